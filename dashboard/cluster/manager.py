@@ -1,0 +1,205 @@
+"""One cluster and one asynchronous client per server process, shared by every session.
+
+The manager starts (or connects to) the cluster, keeps an ``asynchronous=True``
+client on the running event loop, watches it, and reconnects when the scheduler
+comes back. Its params are the cluster card's model; it never imports Panel.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import param
+from distributed import Client
+from distributed.comm import get_address_host
+
+from .. import config
+from .factory import make_cluster
+
+log = logging.getLogger(__name__)
+
+
+class ClusterUnavailable(RuntimeError):
+    """The scheduler cannot be reached; the message is meant for the user."""
+
+
+class ClusterManager(param.Parameterized):
+    """Process-wide connection to a Dask cluster."""
+
+    status = param.Selector(
+        default="idle", objects=["idle", "starting", "connected", "reconnecting", "disconnected"],
+        doc="Connection state shown on the cluster card.")
+    message = param.String(default="", doc="A sentence for the user about the status.")
+    scheduler_address = param.String(default="", doc="Address of the scheduler in use.")
+    dashboard_url = param.String(default="", doc=(
+        "http://host:port of the scheduler's dashboard as the server reaches it: "
+        "the proxy's only upstream."))
+    dashboard_link = param.String(default="", doc=(
+        "Base URL of the dashboard as a browser reaches it directly, from "
+        "distributed.dashboard.link (used in notebooks and without the proxy)."))
+    n_workers = param.Integer(default=0, doc="Workers connected.")
+    n_threads = param.Integer(default=0, doc="Threads over all workers.")
+    memory_limit = param.Integer(default=0, doc="Bytes of memory limit over all workers.")
+    scalable = param.Boolean(default=False, doc="Whether the app owns a cluster it can scale.")
+    adaptive = param.Boolean(default=False, doc="Whether adaptive scaling is on.")
+
+    def __init__(self, address: str | None = None, cluster_kwargs: dict | None = None, **params):
+        super().__init__(**params)
+        self._address = address
+        self._cluster_kwargs = cluster_kwargs or {}
+        self.cluster = None
+        self.client: Client | None = None
+        self._started: asyncio.Future | None = None
+        self._watcher: asyncio.Task | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start or connect once; later calls wait for the first one."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        self.status = "starting"
+        address = self._address or config.scheduler_address()
+        if address:
+            self.scheduler_address = address
+            self.message = f"Connecting to the scheduler at {address}…"
+        else:
+            self.message = "Starting a local Dask cluster…"
+            # Cluster start-up blocks (processes spawn), so it runs off the loop.
+            self.cluster = await asyncio.to_thread(make_cluster, **self._cluster_kwargs)
+            atexit.register(self._close_cluster)
+            self.scheduler_address = self.cluster.scheduler_address
+            self.scalable = hasattr(self.cluster, "scale")
+        await self._connect()
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def close(self) -> None:
+        """Close the client and, if this manager started it, the cluster."""
+        self._closed = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.client is not None:
+            await self.client.close()
+        await asyncio.to_thread(self._close_cluster)
+        self.status = "idle"
+
+    def _close_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+    # -- connection --------------------------------------------------------
+
+    async def get_client(self) -> Client:
+        """The shared asynchronous client, or ClusterUnavailable with a clear message."""
+        await self.start()
+        if self.client is None or self.client.status != "running":
+            raise ClusterUnavailable(self.message or "The Dask cluster is not connected.")
+        return self.client
+
+    async def _connect(self) -> None:
+        timeout = config.get("connection.timeout")
+        try:
+            client = await Client(self.scheduler_address, asynchronous=True,
+                                  timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            self.status = "disconnected"
+            self.message = (f"Cannot reach the Dask scheduler at {self.scheduler_address} "
+                            f"({type(e).__name__}). Retrying…")
+            return
+        self.client = client
+        self._refresh()
+
+    async def _watch(self) -> None:
+        interval = config.get("connection.check-interval")
+        while not self._closed:
+            await asyncio.sleep(interval)
+            try:
+                if self.client is None or self.client.status in ("closed", "closing"):
+                    await self._connect()
+                else:
+                    self._refresh()
+            except Exception:  # the watcher must outlive any single failure
+                log.exception("Cluster health check failed")
+
+    def _refresh(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        if client.status != "running":
+            self.status = "reconnecting"
+            self.message = (f"Lost the scheduler at {self.scheduler_address}; "
+                            "reconnecting…")
+            return
+        # The client refreshes this identity itself every couple of seconds.
+        info = client.scheduler_info()
+        self.param.update(
+            status="connected",
+            message=f"Connected to {self.scheduler_address}",
+            n_workers=info.get("n_workers", 0),
+            n_threads=info.get("total_threads", 0),
+            memory_limit=info.get("total_memory", 0),
+            dashboard_url=self._dashboard_url(info),
+            dashboard_link=dashboard_base(client.dashboard_link or ""),
+        )
+
+    def _dashboard_url(self, info: dict[str, Any]) -> str:
+        configured = config.get("dashboard-address")
+        if configured:
+            return configured.rstrip("/")
+        port = info.get("services", {}).get("dashboard")
+        if not port:
+            return ""
+        host = get_address_host(self.scheduler_address)
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    # -- scaling -----------------------------------------------------------
+
+    async def scale(self, n: int) -> None:
+        """Scale an owned cluster to ``n`` workers (turns adaptive off)."""
+        self._require_scalable()
+        await asyncio.to_thread(self.cluster.scale, n)
+        self.adaptive = False
+
+    async def adapt(self, minimum: int, maximum: int) -> None:
+        """Let an owned cluster scale itself between ``minimum`` and ``maximum`` workers."""
+        self._require_scalable()
+        if minimum > maximum:
+            raise ValueError(f"Minimum workers ({minimum}) is above the maximum ({maximum}).")
+        await asyncio.to_thread(self.cluster.adapt, minimum=minimum, maximum=maximum)
+        self.adaptive = True
+
+    def _require_scalable(self) -> None:
+        if not self.scalable or self.cluster is None:
+            raise ClusterUnavailable(
+                "This cluster is managed elsewhere; scale it with its own tools.")
+
+
+def dashboard_base(link: str) -> str:
+    """Base of a dashboard link: ``.../proxy/8787/status`` -> ``.../proxy/8787/``."""
+    if not link:
+        return ""
+    base = link.split("?", 1)[0]
+    if base.endswith("/status"):
+        base = base[: -len("status")]
+    return base if base.endswith("/") else base + "/"
+
+
+_manager: ClusterManager | None = None
+
+
+def get_manager() -> ClusterManager:
+    """The process-wide manager every session and the proxy share."""
+    global _manager
+    if _manager is None:
+        _manager = ClusterManager()
+    return _manager

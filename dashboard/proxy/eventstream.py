@@ -1,0 +1,99 @@
+"""One upstream ``/eventstream`` fanned out to every cluster-map viewer.
+
+distributed's ``EventstreamHandler`` registers a scheduler plugin with the fixed
+name ``"websocket"``, so a second subscriber replaces the first and steals its
+events. The proxy therefore holds a single upstream socket per process and
+copies each event to all viewers. A viewer that joins late is sent the current
+workers, as the scheduler does for its own new subscriber.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from tornado.httpclient import HTTPClientError
+from tornado.websocket import WebSocketClosedError, websocket_connect
+
+log = logging.getLogger(__name__)
+
+_RETRY_SECONDS = 1.0
+
+
+class Subscriber(Protocol):
+    def write_message(self, message: str | bytes | dict, binary: bool = False): ...
+
+
+class EventstreamFanout:
+    """Relays one upstream event stream to many subscribers."""
+
+    def __init__(self) -> None:
+        self.subscribers: set[Subscriber] = set()
+        self.workers: set[str] = set()
+        self.upstream_connections = 0  # how many times we connected upstream
+        self._url: str | None = None
+        self._task: asyncio.Task | None = None
+
+    async def subscribe(self, subscriber: Subscriber, url: str) -> None:
+        self.subscribers.add(subscriber)
+        for worker in sorted(self.workers):
+            self._send(subscriber, {"name": "add_worker", "worker": worker})
+        if url != self._url and self._task is not None:
+            self._task.cancel()  # the scheduler changed: follow it
+        if self._task is None or self._task.done():
+            self._url = url
+            self._task = asyncio.ensure_future(self._relay(url))
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        if not self.subscribers and self._task is not None:
+            # Closing upstream lets the scheduler drop its plugin.
+            self._task.cancel()
+            self._task = None
+
+    def on_client_message(self, subscriber: Subscriber, message: str | bytes) -> None:
+        # The cluster map pings to keep its socket alive; answer here so viewers
+        # never write to the shared upstream.
+        try:
+            name = json.loads(message).get("name")
+        except (ValueError, AttributeError):
+            return
+        if name == "ping":
+            self._send(subscriber, {"name": "pong", "timestamp": str(datetime.now())})
+
+    async def _relay(self, url: str) -> None:
+        while self.subscribers:
+            try:
+                conn = await websocket_connect(url)
+            except (OSError, HTTPClientError) as e:
+                log.info("Eventstream upstream %s not reachable: %s", url, e)
+                await asyncio.sleep(_RETRY_SECONDS)
+                continue
+            self.upstream_connections += 1
+            self.workers.clear()  # the scheduler re-announces its workers on open
+            try:
+                while (message := await conn.read_message()) is not None:
+                    self._track(message)
+                    for subscriber in list(self.subscribers):
+                        self._send(subscriber, message)
+            finally:
+                conn.close()
+            await asyncio.sleep(_RETRY_SECONDS)
+
+    def _track(self, message: str | bytes) -> None:
+        try:
+            event = json.loads(message)
+        except ValueError:
+            return
+        if event.get("name") == "add_worker":
+            self.workers.add(event["worker"])
+        elif event.get("name") == "remove_worker":
+            self.workers.discard(event["worker"])
+
+    def _send(self, subscriber: Subscriber, message: str | bytes | dict) -> None:
+        try:
+            subscriber.write_message(message, binary=isinstance(message, bytes))
+        except WebSocketClosedError:
+            self.subscribers.discard(subscriber)

@@ -1,0 +1,149 @@
+"""Tornado handlers that serve the scheduler dashboard through the app's own port.
+
+Every handler:
+- takes its upstream from the cluster manager (the configured scheduler), never
+  from the request;
+- asks the app's auth provider for a user, so ``--basic-auth`` and OAuth guard
+  these routes exactly as they guard the app;
+- forwards no Cookie, Authorization or Origin upstream and no Set-Cookie back.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlparse
+
+from bokeh.server.util import check_allowlist
+from bokeh.server.views.auth_request_handler import AuthRequestHandler
+from bokeh.settings import settings
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.web import HTTPError, authenticated
+from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
+
+from ..cluster import ClusterManager
+from .allowlist import http_allowed, websocket_allowed
+from .eventstream import EventstreamFanout
+
+log = logging.getLogger(__name__)
+
+# Response headers worth passing back; everything else (Set-Cookie first) is dropped.
+_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Expires")
+_START_TIMEOUT = 120  # seconds: a first request may arrive while the cluster starts
+_MAX_WS_MESSAGE = 20 * 1024 * 1024  # Bokeh's own default
+
+
+class _ProxyBase(AuthRequestHandler):
+    def initialize(self, manager: ClusterManager) -> None:
+        self.manager = manager
+
+    async def upstream(self) -> str:
+        """http://host:port of the configured scheduler's dashboard."""
+        try:
+            await asyncio.wait_for(self.manager.start(), _START_TIMEOUT)
+        except Exception:
+            raise HTTPError(503, reason="Dask cluster is not available") from None
+        if not self.manager.dashboard_url:
+            raise HTTPError(503, reason="Dask dashboard is not available")
+        return self.manager.dashboard_url
+
+
+class DashboardHTTPHandler(_ProxyBase):
+    """GET-only relay of dashboard pages and their static files."""
+
+    SUPPORTED_METHODS = ("GET",)
+
+    @authenticated
+    async def get(self, path: str) -> None:
+        if not http_allowed(path):
+            raise HTTPError(404)
+        url = f"{await self.upstream()}/{path}"
+        request = HTTPRequest(url, follow_redirects=False, request_timeout=30)
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        except OSError as e:
+            log.warning("Dashboard upstream %s unreachable: %s", url, e)
+            raise HTTPError(502, reason="Dask dashboard is not reachable") from None
+        if response.code == 599 or 300 <= response.code < 400:
+            raise HTTPError(502, reason="Dask dashboard did not answer")
+        self.set_status(response.code)
+        for name in _RESPONSE_HEADERS:
+            if name in response.headers:
+                self.set_header(name, response.headers[name])
+        self.finish(response.body)
+
+
+class _WebSocketBase(_ProxyBase, WebSocketHandler):
+    def check_origin(self, origin: str) -> bool:
+        # The same rule as the app's own Bokeh socket (--allow-websocket-origin).
+        allowed = settings.allowed_ws_origin() or self.application.websocket_origins
+        return check_allowlist(urlparse(origin).netloc.lower(), allowed)
+
+    async def get(self, *args, **kwargs):
+        # Checked before the upgrade: an anonymous or refused client never gets a socket.
+        if not self.current_user:
+            raise HTTPError(403)
+        if not websocket_allowed(args[0]):
+            raise HTTPError(404)
+        return await super().get(*args, **kwargs)
+
+    async def upstream_ws(self) -> str:
+        return "ws" + (await self.upstream())[len("http"):]
+
+
+class DashboardWebSocketHandler(_WebSocketBase):
+    """Relays a Bokeh plot's WebSocket to the scheduler's Bokeh server."""
+
+    def initialize(self, manager: ClusterManager) -> None:
+        super().initialize(manager)
+        self._subprotocols: list[str] = []
+        self._upstream = None
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        # Bokeh sends ["bokeh", <session token>]; the token must reach upstream.
+        self._subprotocols = list(subprotocols)
+        return subprotocols[0] if subprotocols else None
+
+    async def open(self, path: str) -> None:
+        url = f"{await self.upstream_ws()}/{path}"
+        try:
+            self._upstream = await websocket_connect(
+                url, subprotocols=self._subprotocols or None,
+                on_message_callback=self._from_upstream, max_message_size=_MAX_WS_MESSAGE)
+        except (OSError, HTTPClientError) as e:
+            log.warning("Dashboard websocket %s refused: %s", url, e)
+            self.close(1011, "Dask dashboard is not reachable")
+
+    def _from_upstream(self, message: str | bytes | None) -> None:
+        if message is None:
+            self.close()
+            return
+        try:
+            self.write_message(message, binary=isinstance(message, bytes))
+        except WebSocketClosedError:
+            pass
+
+    async def on_message(self, message: str | bytes) -> None:
+        if self._upstream is not None:
+            await self._upstream.write_message(message, binary=isinstance(message, bytes))
+
+    def on_close(self) -> None:
+        if self._upstream is not None:
+            self._upstream.close()
+            self._upstream = None
+
+
+class EventstreamHandler(_WebSocketBase):
+    """The cluster map's event stream, shared by every viewer through one upstream."""
+
+    def initialize(self, manager: ClusterManager, fanout: EventstreamFanout) -> None:
+        super().initialize(manager)
+        self.fanout = fanout
+
+    async def open(self, path: str) -> None:
+        await self.fanout.subscribe(self, await self.upstream_ws() + "/eventstream")
+
+    def on_message(self, message: str | bytes) -> None:
+        self.fanout.on_client_message(self, message)
+
+    def on_close(self) -> None:
+        self.fanout.unsubscribe(self)

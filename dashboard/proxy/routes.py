@@ -1,0 +1,33 @@
+"""URL patterns that mount the dashboard proxy under ``<app root>/dask/``."""
+from __future__ import annotations
+
+from ..cluster import ClusterManager, get_manager
+from .eventstream import EventstreamFanout
+from .handlers import DashboardHTTPHandler, DashboardWebSocketHandler, EventstreamHandler
+
+MOUNT = "dask"
+
+_mounted = False
+
+
+def routes(manager: ClusterManager | None = None, mount: str = MOUNT) -> list[tuple]:
+    """Tornado routes for the proxy; Bokeh prepends the server's ``--prefix``."""
+    kwargs = {"manager": manager or get_manager()}
+    return [
+        (rf"/{mount}/(eventstream)", EventstreamHandler,
+         {**kwargs, "fanout": EventstreamFanout()}),
+        (rf"/{mount}/(.*/ws)", DashboardWebSocketHandler, kwargs),
+        (rf"/{mount}/(.*)", DashboardHTTPHandler, kwargs),
+    ]
+
+
+def mount_routes(manager: ClusterManager | None = None) -> list[tuple]:
+    """Routes for the server this process runs; the app then links panes through them."""
+    global _mounted
+    _mounted = True
+    return routes(manager)
+
+
+def is_mounted() -> bool:
+    """Whether this process's server carries the proxy (else panes link the scheduler directly)."""
+    return _mounted

@@ -1,0 +1,89 @@
+"""The cluster card: where the app runs its work, and the controls to size it."""
+from __future__ import annotations
+
+import panel as pn
+import param
+from dask.utils import format_bytes
+from panel.viewable import Viewer
+
+from ..cluster import ClusterManager, ClusterUnavailable
+from .notify import notify
+
+_STATUS_COLOR = {
+    "idle": "secondary", "starting": "warning", "connected": "success",
+    "reconnecting": "warning", "disconnected": "danger",
+}
+
+
+class ClusterCard(Viewer):
+    """Scheduler address, workers, threads and memory; scale and adaptive controls."""
+
+    manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
+    workers = param.Integer(default=2, bounds=(0, None), doc="Workers to scale to.")
+    adapt_minimum = param.Integer(default=1, bounds=(0, None), doc="Adaptive: fewest workers.")
+    adapt_maximum = param.Integer(default=4, bounds=(1, None), doc="Adaptive: most workers.")
+    busy = param.Boolean(default=False, doc="A scaling request is in flight.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        manager = self.manager
+        self._scale_button = pn.widgets.Button(name="Scale", button_type="primary")
+        self._adapt_button = pn.widgets.Button(name="Adapt", button_type="default")
+        self._scale_button.on_click(self._scale)
+        self._adapt_button.on_click(self._adapt)
+        for button in (self._scale_button, self._adapt_button):
+            button.disabled = self.param.busy
+        self._controls = pn.Column(
+            pn.Row(pn.widgets.IntInput.from_param(self.param.workers, name="Workers", width=110),
+                   self._scale_button, align="end"),
+            pn.Row(pn.widgets.IntInput.from_param(self.param.adapt_minimum, name="Min", width=70),
+                   pn.widgets.IntInput.from_param(self.param.adapt_maximum, name="Max", width=70),
+                   self._adapt_button, align="end"),
+            visible=manager.param.scalable,
+        )
+        self._layout = pn.Card(
+            pn.pane.Alert(pn.bind(self._status_text, manager.param.status, manager.param.message),
+                          alert_type=pn.bind(_STATUS_COLOR.get, manager.param.status),
+                          margin=(5, 5), css_classes=["cluster-status"]),
+            pn.pane.Markdown(pn.bind(self._summary, manager.param.scheduler_address,
+                                     manager.param.n_workers, manager.param.n_threads,
+                                     manager.param.memory_limit, manager.param.adaptive),
+                             css_classes=["cluster-summary"], margin=(0, 5)),
+            self._controls,
+            title="Dask cluster", collapsible=False, sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _status_text(status: str, message: str) -> str:
+        return message or status.capitalize()
+
+    @staticmethod
+    def _summary(address: str, n_workers: int, n_threads: int, memory: int, adaptive: bool) -> str:
+        if not address:
+            return ""
+        scaling = " (adaptive)" if adaptive else ""
+        return (f"**Scheduler** `{address}`  \n"
+                f"**Workers** {n_workers}{scaling} · **Threads** {n_threads} · "
+                f"**Memory** {format_bytes(memory)}")
+
+    async def _scale(self, event=None) -> None:
+        await self._request(self.manager.scale(self.workers),
+                            f"Scaling to {self.workers} workers…")
+
+    async def _adapt(self, event=None) -> None:
+        await self._request(self.manager.adapt(self.adapt_minimum, self.adapt_maximum),
+                            f"Adaptive between {self.adapt_minimum} and "
+                            f"{self.adapt_maximum} workers.")
+
+    async def _request(self, request, done_message: str) -> None:
+        self.busy = True
+        try:
+            await request
+            notify(done_message, "info", 3000)
+        except (ClusterUnavailable, ValueError) as e:
+            notify(str(e))
+        finally:
+            self.busy = False
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,98 @@
+"""The live Dask dashboard panes, shown beside the app's own content."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from ..cluster import ClusterManager
+from ..cluster.plots import DEFAULT_PLOTS, individual_plots
+from ..proxy import MOUNT, is_mounted
+
+PROXY_MISSING = (
+    "The dashboard proxy is not enabled on this server, so the panes below connect "
+    "to the scheduler directly at {link} — browsers on other machines may not reach "
+    "it. Serve with `--plugins dashboard.proxy.plugin` to show them through this app.")
+
+
+def in_server_session() -> bool:
+    """Whether this view renders in a ``panel serve`` page (not a notebook cell)."""
+    doc = pn.state.curdoc
+    return bool(doc and doc.session_context)
+
+
+def proxy_base() -> str:
+    """The proxy's mount point, relative to the page, so ``--prefix`` and outer proxies work."""
+    rel = pn.state.rel_path
+    return f"{rel}/{MOUNT}/" if rel else f"{MOUNT}/"
+
+
+class DaskPanes(Viewer):
+    """Iframes of the scheduler dashboard's individual plots, with a picker."""
+
+    manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
+    plots = param.ListSelector(default=list(DEFAULT_PLOTS), objects=list(DEFAULT_PLOTS),
+                               doc="Labels of the panes shown.")
+    pane_height = param.Integer(default=320, bounds=(150, 2000), doc="Height of each pane.")
+    proxied = param.Boolean(default=True, doc=(
+        "Load panes through the app's own port. Off in notebooks and when the server "
+        "was started without the proxy plugin."))
+
+    def __init__(self, **params):
+        if "proxied" not in params:
+            params["proxied"] = in_server_session() and is_mounted()
+        super().__init__(**params)
+        self._paths = dict(DEFAULT_PLOTS)
+        self._base = proxy_base() if self.proxied else ""
+        self._picker = pn.widgets.MultiChoice.from_param(
+            self.param.plots, name="Dashboard panes", sizing_mode="stretch_width")
+        self._notice = pn.pane.Alert(alert_type="warning", visible=False,
+                                     css_classes=["proxy-notice"])
+        self._panes = pn.FlexBox(sizing_mode="stretch_width")
+        self._layout = pn.Column(self._picker, self._notice, self._panes,
+                                 sizing_mode="stretch_width")
+        # The manager outlives this session: stop watching it when the session ends.
+        watcher = self.manager.param.watch(self._on_dashboard, ["dashboard_url", "dashboard_link"])
+        if in_server_session():
+            pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
+        pn.state.onload(self.load)
+        self._render()
+
+    async def load(self) -> None:
+        """Ask the scheduler which plots it offers (every one becomes pickable)."""
+        await self.manager.start()
+        if not self.manager.dashboard_url:
+            return
+        self._paths = await individual_plots(self.manager.dashboard_url)
+        self.param.plots.objects = list(self._paths)
+        self._on_dashboard()
+
+    def _on_dashboard(self, *events) -> None:
+        if not self.proxied:
+            self._base = self.manager.dashboard_link
+            if in_server_session() and self._base:
+                self._notice.object = PROXY_MISSING.format(link=self._base)
+                self._notice.visible = True
+        self._render()
+
+    @param.depends("plots", "pane_height", watch=True)
+    def _render(self) -> None:
+        if not self._base:
+            self._panes.objects = [pn.pane.Markdown("Waiting for the Dask dashboard…")]
+            return
+        self._panes.objects = [self._iframe(label) for label in self.plots if label in self._paths]
+
+    def _iframe(self, label: str) -> pn.pane.HTML:
+        src = html.escape(self._base + self._paths[label], quote=True)
+        title = html.escape(label, quote=True)
+        return pn.pane.HTML(
+            f'<iframe src="{src}" title="{title}" '
+            'style="width:100%;height:100%;border:0"></iframe>',
+            height=self.pane_height, min_width=360, sizing_mode="stretch_width",
+            css_classes=["dask-pane"], margin=5,
+        )
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,46 @@
+"""The whole app as one Viewer: a template when served, a plain layout in a notebook."""
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from ..cluster import ClusterManager, get_manager
+from .cluster_card import ClusterCard
+from .panes import DaskPanes, in_server_session
+
+TITLE = "Dask Workbench"
+
+
+class Workbench(Viewer):
+    """Cluster card and live dashboard panes, composed."""
+
+    manager = param.ClassSelector(class_=ClusterManager, doc=(
+        "The cluster connection; by default the one this process shares."))
+
+    def __init__(self, **params):
+        params.setdefault("manager", get_manager())
+        super().__init__(**params)
+        self.cluster_card = ClusterCard(manager=self.manager)
+        self.panes = DaskPanes(manager=self.manager)
+
+    def __panel__(self):
+        return pn.Row(
+            pn.Column(self.cluster_card, width=340),
+            self.panes,
+            sizing_mode="stretch_width",
+        )
+
+    def template(self) -> pn.template.FastListTemplate:
+        return pn.template.FastListTemplate(
+            title=TITLE,
+            sidebar=[self.cluster_card],
+            main=[self.panes],
+            sidebar_width=360,
+        )
+
+    def servable(self, title: str | None = None, **kwargs):
+        """In ``panel serve``, the full template; elsewhere (a notebook), the plain layout."""
+        if in_server_session():
+            return self.template().servable(title=title or TITLE)
+        return super().servable(title=title, **kwargs)
