@@ -31,8 +31,8 @@ class Workbench(Viewer):
             sizing_mode="stretch_width",
         )
 
-    def template(self) -> pn.template.FastListTemplate:
-        return pn.template.FastListTemplate(
+    def template(self) -> pn.template.BootstrapTemplate:
+        return pn.template.BootstrapTemplate(
             title=TITLE,
             sidebar=[self.cluster_card],
             main=[self.panes],
