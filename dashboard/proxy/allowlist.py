@@ -2,8 +2,10 @@
 
 Paths are checked after tornado has percent-decoded them, so ``%2e%2e`` arrives
 here as ``..`` and is refused like the literal. Only plain path characters are
-accepted, which rules out ``..`` segments, ``//host``, ``@``, ``:``, ``\\`` and
-``%`` in a single rule.
+accepted, which rules out ``..`` segments, ``//host``, ``:``, ``\\`` and ``%``
+in a single rule. Static file names may hold ``@`` and ``^`` (Panel's bundled
+``notyf@3``, ``es-module-shims@^1.10.0``); they are never the first character of
+the path and the upstream host is fixed, so they cannot name another host.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ MAIN_PAGES = (
     "stealing",
 )
 _NAME = r"[a-z0-9][a-z0-9-]*"
-_FILE = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_FILE = r"[A-Za-z0-9_][A-Za-z0-9_.@^+~-]*"
 _PAGE = rf"(?:individual-{_NAME}|{'|'.join(re.escape(p) for p in MAIN_PAGES)})"
 _MAX_LENGTH = 256
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from bokeh.server.util import check_allowlist
 from bokeh.server.views.auth_request_handler import AuthRequestHandler
@@ -56,7 +56,7 @@ class DashboardHTTPHandler(_ProxyBase):
     async def get(self, path: str) -> None:
         if not http_allowed(path):
             raise HTTPError(404)
-        url = f"{await self.upstream()}/{path}"
+        url = f"{await self.upstream()}/{quote(path, safe='/@+~')}"
         request = HTTPRequest(url, follow_redirects=False, request_timeout=30)
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)

@@ -50,7 +50,7 @@ class DaskPanes(Viewer):
             self.param.plots, name="Dashboard panes", sizing_mode="stretch_width")
         self._notice = pn.pane.Alert(alert_type="warning", visible=False,
                                      css_classes=["proxy-notice"])
-        self._panes = pn.FlexBox(sizing_mode="stretch_width")
+        self._panes = pn.GridBox(ncols=2, sizing_mode="stretch_width")
         self._layout = pn.Column(self._picker, self._notice, self._panes,
                                  sizing_mode="stretch_width")
         # The manager outlives this session: stop watching it when the session ends.
@@ -90,7 +90,7 @@ class DaskPanes(Viewer):
         return pn.pane.HTML(
             f'<iframe src="{src}" title="{title}" '
             'style="width:100%;height:100%;border:0"></iframe>',
-            height=self.pane_height, min_width=360, sizing_mode="stretch_width",
+            height=self.pane_height, sizing_mode="stretch_width",
             css_classes=["dask-pane"], margin=5,
         )
 

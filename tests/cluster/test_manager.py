@@ -1,0 +1,133 @@
+"""The cluster manager against real clusters: embedded, separate-process, factory-made."""
+from __future__ import annotations
+
+import asyncio
+
+import dask.config
+import pytest
+
+from dashboard.cluster import ClusterManager, ClusterUnavailable
+from dashboard.cluster.manager import dashboard_base
+from dashboard.cluster.plots import individual_plots
+from tests.conftest import ProcessCluster, free_port
+
+
+async def wait_for(predicate, timeout: float, what: str):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"Timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_embedded_local_cluster_starts_computes_and_scales():
+    manager = ClusterManager(cluster_kwargs={"n_workers": 1})
+    try:
+        await manager.start()
+        assert manager.status == "connected"
+        assert manager.n_workers == 1 and manager.n_threads == 1
+        assert manager.scalable
+        assert manager.dashboard_url.startswith("http://127.0.0.1:")
+        client = await manager.get_client()
+        assert await client.submit(sum, [1, 2, 3]) == 6
+
+        await manager.scale(2)
+        await wait_for(lambda: manager.n_workers == 2, 30, "a second worker")
+        await manager.adapt(1, 2)
+        assert manager.adaptive
+        with pytest.raises(ValueError, match="above the maximum"):
+            await manager.adapt(3, 1)
+    finally:
+        await manager.close()
+    assert manager.cluster is None
+
+
+async def test_start_is_shared_by_concurrent_callers():
+    manager = ClusterManager(cluster_kwargs={"n_workers": 1})
+    try:
+        await asyncio.gather(*(manager.start() for _ in range(5)))
+        assert manager.cluster is not None
+        assert manager.status == "connected"
+    finally:
+        await manager.close()
+
+
+async def test_existing_scheduler_from_dask_config(process_cluster):
+    # Users who set DASK_SCHEDULER_ADDRESS need no setting of ours.
+    with dask.config.set({"scheduler-address": process_cluster.address}):
+        manager = ClusterManager()
+        await manager.start()
+    try:
+        assert manager.cluster is None and not manager.scalable
+        assert manager.scheduler_address == process_cluster.address
+        assert manager.n_workers == process_cluster.n_workers
+        assert manager.dashboard_url == process_cluster.dashboard_url
+        with pytest.raises(ClusterUnavailable, match="managed elsewhere"):
+            await manager.scale(3)
+        plots = await individual_plots(manager.dashboard_url)
+        assert plots["Task Stream"] == "individual-task-stream"
+        assert plots["Cluster Map"] == "statics/individual-cluster-map.html"
+    finally:
+        await manager.close()
+
+
+async def test_factory_config_builds_the_cluster():
+    # The dask-labextension style factory: any cluster class by module and name.
+    factory = {"module": "distributed", "class": "LocalCluster", "args": [],
+               "kwargs": {"n_workers": 1, "processes": False, "dashboard_address": ":0"}}
+    with dask.config.set({"workbench.cluster.factory": factory}):
+        manager = ClusterManager()
+        await manager.start()
+    try:
+        assert type(manager.cluster).__name__ == "LocalCluster"
+        assert manager.n_workers == 1
+    finally:
+        await manager.close()
+
+
+async def test_unreachable_scheduler_is_reported_then_reconnected(tmp_path):
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    with dask.config.set({"workbench.connection.timeout": 1,
+                          "workbench.connection.check-interval": 0.5}):
+        manager = ClusterManager(address=address)
+        await manager.start()
+        try:
+            # The app still opens and says why it has no cluster.
+            assert manager.status == "disconnected"
+            assert address in manager.message
+            with pytest.raises(ClusterUnavailable, match="Cannot reach"):
+                await manager.get_client()
+
+            cluster = ProcessCluster(tmp_path, n_workers=1, port=port)
+            await asyncio.to_thread(cluster.start)
+            try:
+                await wait_for(lambda: manager.status == "connected", 30, "reconnection")
+                client = await manager.get_client()
+                assert await client.submit(sum, [2, 3]) == 5
+
+                # Scheduler dies: the card says so; it comes back: we reconnect.
+                await asyncio.to_thread(cluster.scheduler.kill)
+                await wait_for(lambda: manager.status != "connected", 30, "loss detected")
+                await asyncio.to_thread(cluster.stop)
+                cluster = ProcessCluster(tmp_path, n_workers=1, port=port)
+                await asyncio.to_thread(cluster.start)
+                await wait_for(lambda: manager.status == "connected" and manager.n_workers == 1,
+                               60, "reconnection after restart")
+                client = await manager.get_client()
+                assert await client.submit(sum, [4, 5]) == 9
+            finally:
+                await asyncio.to_thread(cluster.stop)
+        finally:
+            await manager.close()
+
+
+@pytest.mark.parametrize("link, base", [
+    ("http://127.0.0.1:8787/status", "http://127.0.0.1:8787/"),
+    ("/user/ana/proxy/8787/status", "/user/ana/proxy/8787/"),
+    ("http://host:8787/status?x=1", "http://host:8787/"),
+    ("http://host:8787", "http://host:8787/"),
+    ("", ""),
+])
+def test_dashboard_base(link, base):
+    assert dashboard_base(link) == base
