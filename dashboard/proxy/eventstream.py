@@ -38,6 +38,7 @@ class EventstreamFanout:
 
     async def subscribe(self, subscriber: Subscriber, url: str) -> None:
         self.subscribers.add(subscriber)
+        # Until upstream is open, the scheduler itself announces its workers.
         for worker in sorted(self.workers):
             self._send(subscriber, {"name": "add_worker", "worker": worker})
         if url != self._url and self._task is not None:
@@ -72,7 +73,6 @@ class EventstreamFanout:
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
             self.upstream_connections += 1
-            self.workers.clear()  # the scheduler re-announces its workers on open
             try:
                 while (message := await conn.read_message()) is not None:
                     self._track(message)
@@ -80,6 +80,8 @@ class EventstreamFanout:
                         self._send(subscriber, message)
             finally:
                 conn.close()
+                # Known workers are only valid while upstream is open.
+                self.workers.clear()
             await asyncio.sleep(_RETRY_SECONDS)
 
     def _track(self, message: str | bytes) -> None:

@@ -45,6 +45,7 @@ class DaskPanes(Viewer):
             params["proxied"] = in_server_session() and is_mounted()
         super().__init__(**params)
         self._paths = dict(DEFAULT_PLOTS)
+        self._iframes: dict[str, pn.pane.HTML] = {}
         self._base = proxy_base() if self.proxied else ""
         self._picker = pn.widgets.MultiChoice.from_param(
             self.param.plots, name="Dashboard panes", sizing_mode="stretch_width")
@@ -58,7 +59,7 @@ class DaskPanes(Viewer):
         if in_server_session():
             pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
         pn.state.onload(self.load)
-        self._render()
+        self._on_dashboard()
 
     async def load(self) -> None:
         """Ask the scheduler which plots it offers (every one becomes pickable)."""
@@ -82,13 +83,19 @@ class DaskPanes(Viewer):
         if not self._base:
             self._panes.objects = [pn.pane.Markdown("Waiting for the Dask dashboard…")]
             return
-        self._panes.objects = [self._iframe(label) for label in self.plots if label in self._paths]
+        # Reuse the iframe of a pane that stays, so it keeps its live connection.
+        iframes = {}
+        for label in self.plots:
+            if label in self._paths:
+                src = self._base + self._paths[label]
+                iframes[src] = self._iframes.get(src) or self._iframe(label, src)
+                iframes[src].height = self.pane_height
+        self._iframes = iframes
+        self._panes.objects = list(iframes.values())
 
-    def _iframe(self, label: str) -> pn.pane.HTML:
-        src = html.escape(self._base + self._paths[label], quote=True)
-        title = html.escape(label, quote=True)
+    def _iframe(self, label: str, src: str) -> pn.pane.HTML:
         return pn.pane.HTML(
-            f'<iframe src="{src}" title="{title}" '
+            f'<iframe src="{html.escape(src, quote=True)}" title="{html.escape(label, quote=True)}" '
             'style="width:100%;height:100%;border:0"></iframe>',
             height=self.pane_height, sizing_mode="stretch_width",
             css_classes=["dask-pane"], margin=5,
