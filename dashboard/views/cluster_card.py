@@ -27,8 +27,8 @@ class ClusterCard(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         manager = self.manager
-        self._scale_button = pn.widgets.Button(name="Scale", button_type="primary")
-        self._adapt_button = pn.widgets.Button(name="Adapt", button_type="default")
+        self._scale_button = pn.widgets.Button(label="Scale", color="primary")
+        self._adapt_button = pn.widgets.Button(label="Adapt", color="default")
         self._scale_button.on_click(self._scale)
         self._adapt_button.on_click(self._adapt)
         for button in (self._scale_button, self._adapt_button):

@@ -1,0 +1,58 @@
+"""The panes view and cluster card, driven without a browser against a real cluster."""
+from __future__ import annotations
+
+import dask.config
+
+from dashboard.cluster import ClusterManager
+from dashboard.views import ClusterCard, DaskPanes
+
+
+def iframe_srcs(panes: DaskPanes) -> list[str]:
+    return [p.object.split('src="', 1)[1].split('"', 1)[0]
+            for p in panes._panes.objects if "<iframe" in str(p.object)]
+
+
+async def test_picker_offers_every_plot_the_scheduler_lists(process_cluster):
+    manager = ClusterManager(address=process_cluster.address)
+    try:
+        panes = DaskPanes(manager=manager)
+        await panes.load()
+        offered = panes.param.plots.objects
+        # distributed lists 30+ plots; all are pickable, the cluster map included.
+        assert len(offered) > 25
+        assert {"Task Stream", "Cluster Map", "Workers", "Progress", "Workers Memory",
+                "Graph", "Profile"} <= set(offered)
+        # Outside a server the panes link the scheduler directly.
+        base = f"{process_cluster.dashboard_url}/"
+        assert iframe_srcs(panes)[0] == base + "individual-task-stream"
+        panes.plots = ["Graph", "Cluster Map"]
+        assert iframe_srcs(panes) == [base + "individual-graph",
+                                      base + "statics/individual-cluster-map.html"]
+    finally:
+        await manager.close()
+
+
+async def test_panes_follow_distributed_dashboard_link(process_cluster):
+    with dask.config.set({"distributed.dashboard.link": "/user/ana/proxy/{port}/status"}):
+        manager = ClusterManager(address=process_cluster.address)
+        await manager.start()
+    try:
+        panes = DaskPanes(manager=manager)
+        port = process_cluster.dashboard_port
+        assert iframe_srcs(panes)[0] == f"/user/ana/proxy/{port}/individual-task-stream"
+    finally:
+        await manager.close()
+
+
+async def test_cluster_card_shows_the_cluster_and_hides_scaling_it_cannot_do(process_cluster):
+    manager = ClusterManager(address=process_cluster.address)
+    await manager.start()
+    try:
+        card = ClusterCard(manager=manager)
+        layout = card.__panel__()
+        text = " ".join(str(getattr(o, "object", "")) for o in layout.select(lambda o: hasattr(o, "object")))
+        assert process_cluster.address in text
+        assert f"**Workers** {process_cluster.n_workers}" in text
+        assert card._controls.visible is False  # a cluster managed elsewhere
+    finally:
+        await manager.close()
