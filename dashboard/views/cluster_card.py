@@ -19,7 +19,7 @@ class ClusterCard(Viewer):
     """Scheduler address, workers, threads and memory; scale and adaptive controls."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
-    workers = param.Integer(default=2, bounds=(0, None), doc="Workers to scale to.")
+    scale_workers = param.Integer(default=2, bounds=(0, None), doc="Workers to scale to.")
     adapt_minimum = param.Integer(default=1, bounds=(0, None), doc="Adaptive: fewest workers.")
     adapt_maximum = param.Integer(default=4, bounds=(1, None), doc="Adaptive: most workers.")
     busy = param.Boolean(default=False, doc="A scaling request is in flight.")
@@ -33,14 +33,18 @@ class ClusterCard(Viewer):
         self._adapt_button.on_click(self._adapt)
         for button in (self._scale_button, self._adapt_button):
             button.disabled = self.param.busy
+        def number(parameter, label, width):
+            return pn.widgets.IntInput.from_param(parameter, label=label, width=width,
+                                                  description=None,
+                                                  css_classes=[parameter.name.replace("_", "-")])
         self._controls = pn.Column(
-            pn.Row(pn.widgets.IntInput.from_param(self.param.workers, name="Workers", width=110),
-                   self._scale_button, align="end"),
-            pn.Row(pn.widgets.IntInput.from_param(self.param.adapt_minimum, name="Min", width=70),
-                   pn.widgets.IntInput.from_param(self.param.adapt_maximum, name="Max", width=70),
-                   self._adapt_button, align="end"),
+            pn.Row(number(self.param.scale_workers, "Workers", 150), self._scale_button),
+            pn.Row(number(self.param.adapt_minimum, "Adaptive min", 70),
+                   number(self.param.adapt_maximum, "max", 70), self._adapt_button),
             visible=manager.param.scalable,
         )
+        for button in (self._scale_button, self._adapt_button):
+            button.param.update(align="end", width=80)
         self._layout = pn.Card(
             pn.pane.Alert(pn.bind(self._status_text, manager.param.status, manager.param.message),
                           alert_type=pn.bind(_STATUS_COLOR.get, manager.param.status),
@@ -67,8 +71,8 @@ class ClusterCard(Viewer):
                 f"**Memory** {format_bytes(memory)}")
 
     async def _scale(self, event=None) -> None:
-        await self._request(self.manager.scale(self.workers),
-                            f"Scaling to {self.workers} workers…")
+        await self._request(self.manager.scale(self.scale_workers),
+                            f"Scaling to {self.scale_workers} workers…")
 
     async def _adapt(self, event=None) -> None:
         await self._request(self.manager.adapt(self.adapt_minimum, self.adapt_maximum),

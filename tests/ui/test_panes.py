@@ -44,6 +44,14 @@ def test_embedded_cluster_panes_draw_tasks_and_workers(serve, page, artifacts):
     # Everything, panes included, came from this machine.
     assert page.external_requests == []
 
+    # The embedded cluster is ours to scale from the card; the cluster map follows.
+    workers_input = page.locator(".scale-workers input")
+    workers_input.fill("3")
+    workers_input.press("Enter")
+    page.get_by_role("button", name="Scale").click()
+    page.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 3 ")).wait_for()
+    wait_for_workers(cluster_map, 3)
+
 
 def test_panes_under_prefix(serve, page, process_cluster):
     app = serve(prefix="team/wb", app_args=("--scheduler", process_cluster.address))
