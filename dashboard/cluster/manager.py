@@ -72,8 +72,14 @@ class ClusterManager(param.Parameterized):
             self.message = f"Connecting to the scheduler at {address}…"
         else:
             self.message = "Starting a local Dask cluster…"
-            # Cluster start-up blocks (processes spawn), so it runs off the loop.
-            self.cluster = await asyncio.to_thread(make_cluster, **self._cluster_kwargs)
+            try:
+                # Cluster start-up blocks (processes spawn), so it runs off the loop.
+                self.cluster = await asyncio.to_thread(make_cluster, **self._cluster_kwargs)
+            except Exception as e:
+                self._started = None  # let a later call try again
+                self.status = "disconnected"
+                self.message = f"Could not start the Dask cluster: {e}"
+                raise ClusterUnavailable(self.message) from e
             atexit.register(self._close_cluster)
             self.scheduler_address = self.cluster.scheduler_address
             self.scalable = hasattr(self.cluster, "scale")

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClosedError, websocket_connect
@@ -29,23 +29,21 @@ class Subscriber(Protocol):
 class EventstreamFanout:
     """Relays one upstream event stream to many subscribers."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream_url: Callable[[], str]) -> None:
+        """``upstream_url`` gives the scheduler's ``ws://.../eventstream`` at each (re)connect."""
+        self.upstream_url = upstream_url
         self.subscribers: set[Subscriber] = set()
         self.workers: set[str] = set()
         self.upstream_connections = 0  # how many times we connected upstream
-        self._url: str | None = None
         self._task: asyncio.Task | None = None
 
-    async def subscribe(self, subscriber: Subscriber, url: str) -> None:
+    def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
         # Until upstream is open, the scheduler itself announces its workers.
         for worker in sorted(self.workers):
             self._send(subscriber, {"name": "add_worker", "worker": worker})
-        if url != self._url and self._task is not None:
-            self._task.cancel()  # the scheduler changed: follow it
         if self._task is None or self._task.done():
-            self._url = url
-            self._task = asyncio.ensure_future(self._relay(url))
+            self._task = asyncio.ensure_future(self._relay())
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -64,8 +62,9 @@ class EventstreamFanout:
         if name == "ping":
             self._send(subscriber, {"name": "pong", "timestamp": str(datetime.now())})
 
-    async def _relay(self, url: str) -> None:
+    async def _relay(self) -> None:
         while self.subscribers:
+            url = self.upstream_url()  # follows the scheduler if it moved
             try:
                 conn = await websocket_connect(url)
             except (OSError, HTTPClientError) as e:

@@ -87,7 +87,12 @@ class _WebSocketBase(_ProxyBase, WebSocketHandler):
         return await super().get(*args, **kwargs)
 
     async def upstream_ws(self) -> str:
-        return "ws" + (await self.upstream())[len("http"):]
+        return websocket_url(await self.upstream())
+
+
+def websocket_url(http_url: str) -> str:
+    """``http://host:port`` -> ``ws://host:port`` (and https -> wss)."""
+    return "ws" + http_url[len("http"):]
 
 
 class DashboardWebSocketHandler(_WebSocketBase):
@@ -140,7 +145,8 @@ class EventstreamHandler(_WebSocketBase):
         self.fanout = fanout
 
     async def open(self, path: str) -> None:
-        await self.fanout.subscribe(self, await self.upstream_ws() + "/eventstream")
+        await self.upstream()  # the cluster is up before the stream is relayed
+        self.fanout.subscribe(self)
 
     def on_message(self, message: str | bytes) -> None:
         self.fanout.on_client_message(self, message)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..cluster import ClusterManager, get_manager
 from .eventstream import EventstreamFanout
-from .handlers import DashboardHTTPHandler, DashboardWebSocketHandler, EventstreamHandler
+from .handlers import (DashboardHTTPHandler, DashboardWebSocketHandler, EventstreamHandler,
+                       websocket_url)
 
 MOUNT = "dask"
 
@@ -12,10 +13,11 @@ _mounted = False
 
 def routes(manager: ClusterManager | None = None, mount: str = MOUNT) -> list[tuple]:
     """Tornado routes for the proxy; Bokeh prepends the server's ``--prefix``."""
-    kwargs = {"manager": manager or get_manager()}
+    manager = manager or get_manager()
+    kwargs = {"manager": manager}
+    fanout = EventstreamFanout(lambda: websocket_url(manager.dashboard_url) + "/eventstream")
     return [
-        (rf"/{mount}/(eventstream)", EventstreamHandler,
-         {**kwargs, "fanout": EventstreamFanout()}),
+        (rf"/{mount}/(eventstream)", EventstreamHandler, {**kwargs, "fanout": fanout}),
         (rf"/{mount}/(.*/ws)", DashboardWebSocketHandler, kwargs),
         (rf"/{mount}/(.*)", DashboardHTTPHandler, kwargs),
     ]

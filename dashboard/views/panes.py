@@ -55,9 +55,13 @@ class DaskPanes(Viewer):
         self._layout = pn.Column(self._picker, self._notice, self._panes,
                                  sizing_mode="stretch_width")
         # The manager outlives this session: stop watching it when the session ends.
-        watcher = self.manager.param.watch(self._on_dashboard, ["dashboard_url", "dashboard_link"])
+        watchers = [
+            self.manager.param.watch(self._on_dashboard, ["dashboard_url", "dashboard_link"]),
+            self.manager.param.watch(self._on_status, "status"),
+        ]
         if in_server_session():
-            pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
+            pn.state.on_session_destroyed(
+                lambda ctx: [self.manager.param.unwatch(w) for w in watchers])
         pn.state.onload(self.load)
         self._on_dashboard()
 
@@ -77,6 +81,12 @@ class DaskPanes(Viewer):
                 self._notice.object = PROXY_MISSING.format(link=self._base)
                 self._notice.visible = True
         self._render()
+
+    def _on_status(self, event) -> None:
+        # Bokeh panes do not reconnect by themselves: reload them once the scheduler is back.
+        if event.new == "connected" and event.old in ("reconnecting", "disconnected"):
+            self._iframes = {}
+            self._render()
 
     @param.depends("plots", "pane_height", watch=True)
     def _render(self) -> None:

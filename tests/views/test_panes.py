@@ -56,3 +56,20 @@ async def test_cluster_card_shows_the_cluster_and_hides_scaling_it_cannot_do(pro
         assert card._controls.visible is False  # a cluster managed elsewhere
     finally:
         await manager.close()
+
+
+async def test_panes_reload_when_the_scheduler_comes_back(process_cluster):
+    manager = ClusterManager(address=process_cluster.address)
+    await manager.start()
+    try:
+        panes = DaskPanes(manager=manager)
+        before = list(panes._panes.objects)
+        # A Bokeh pane whose socket died stays dead: after a reconnection the
+        # panes are rebuilt (same links, fresh iframes).
+        manager.status = "reconnecting"
+        manager.status = "connected"
+        after = list(panes._panes.objects)
+        assert iframe_srcs(panes) == [p.object.split('src="')[1].split('"')[0] for p in before]
+        assert not any(a is b for a, b in zip(after, before))
+    finally:
+        await manager.close()
