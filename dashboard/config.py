@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dask.config
 import yaml
@@ -26,3 +27,19 @@ def scheduler_address() -> str | None:
     so a user who already points dask at a cluster needs no extra setting.
     """
     return get("scheduler-address") or dask.config.get("scheduler-address", None)
+
+
+def data_dir() -> Path:
+    """Folder for materialised built-in data (created on demand)."""
+    configured = get("data-dir")
+    if configured:
+        return Path(configured).expanduser()
+    checkout_data = Path(__file__).resolve().parents[1] / "data"
+    if checkout_data.is_dir():
+        return checkout_data
+    return Path("~/.cache/dask-workbench").expanduser()
+
+
+def hosted() -> bool:
+    """Whether the app is shared with a team (stricter defaults)."""
+    return bool(get("hosted"))
