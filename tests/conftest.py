@@ -199,3 +199,19 @@ def proxied_app(serve, process_cluster) -> App:
     wait_until(lambda: http_status(f"{app.root}/dask/individual-plots.json") == 200, 60,
                "the proxied dashboard")
     return app
+
+
+@pytest.fixture(scope="session")
+def local_cluster():
+    """A real LocalCluster with worker processes, shared by the tests that compute."""
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def async_client(local_cluster):
+    """An asynchronous client on the test's loop, as the app holds one on Panel's."""
+    from distributed import Client
+    async with Client(local_cluster.scheduler_address, asynchronous=True) as client:
+        yield client
