@@ -60,10 +60,10 @@ class DashboardHTTPHandler(_ProxyBase):
         request = HTTPRequest(url, follow_redirects=False, request_timeout=30)
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)
-        except OSError as e:
+        except (OSError, HTTPClientError) as e:  # refused, closed mid-answer, timed out
             log.warning("Dashboard upstream %s unreachable: %s", url, e)
             raise HTTPError(502, reason="Dask dashboard is not reachable") from None
-        if response.code == 599 or 300 <= response.code < 400:
+        if 300 <= response.code < 400:
             raise HTTPError(502, reason="Dask dashboard did not answer")
         self.set_status(response.code)
         for name in _RESPONSE_HEADERS:
