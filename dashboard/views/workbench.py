@@ -7,13 +7,14 @@ from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, get_manager
 from .cluster_card import ClusterCard
+from .dataset_picker import DatasetPicker
 from .panes import DaskPanes, in_server_session
 
 TITLE = "Dask Workbench"
 
 
 class Workbench(Viewer):
-    """Cluster card and live dashboard panes, composed."""
+    """Cluster card, dataset picker and live dashboard panes, composed."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc=(
         "The cluster connection; by default the one this process shares."))
@@ -23,19 +24,20 @@ class Workbench(Viewer):
         super().__init__(**params)
         self.cluster_card = ClusterCard(manager=self.manager)
         self.panes = DaskPanes(manager=self.manager)
+        self.datasets = DatasetPicker(manager=self.manager)
 
     def __panel__(self):
         return pn.Row(
-            pn.Column(self.cluster_card, width=340),
-            self.panes,
+            pn.Column(self.cluster_card, self.datasets, width=340),
+            pn.Column(self.datasets.preview, self.panes, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
     def template(self) -> pn.template.BootstrapTemplate:
         return pn.template.BootstrapTemplate(
             title=TITLE,
-            sidebar=[self.cluster_card],
-            main=[self.panes],
+            sidebar=[self.cluster_card, self.datasets],
+            main=[self.datasets.preview, self.panes],
             sidebar_width=360,
         )
 

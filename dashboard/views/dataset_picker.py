@@ -1,0 +1,221 @@
+"""The dataset picker: choose a dataset and its options, see what it holds."""
+from __future__ import annotations
+
+import asyncio
+
+import panel as pn
+import param
+from dask.utils import format_bytes
+from panel.viewable import Viewer
+
+from ..cluster import ClusterManager, ClusterUnavailable
+from ..datasets import BUILTIN, CatalogDataset, Dataset, DatasetError, catalog_path, load_datasets
+from ..datasets.catalog import add_to_catalog, adding_allowed, convert_to_parquet
+from ..datasets.errors import explain
+from ..datasets.summary import DatasetSummary, summarize
+from .notify import notify
+
+DEFAULT_DATASET = "nyc-flights"
+
+
+class DatasetPicker(Viewer):
+    """Every other view reads ``dataset``; the picker keeps it and its summary."""
+
+    manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
+    dataset_name = param.Selector(default=None, objects=[], doc="Name of the chosen dataset.")
+    dataset = param.ClassSelector(class_=Dataset, doc="The chosen dataset with its options.")
+    summary = param.ClassSelector(class_=DatasetSummary, default=None, allow_None=True,
+                                  doc="Schema, partitions, size and first rows.")
+    error = param.String(default="", doc="Why the chosen dataset cannot be read, for the user.")
+    loading = param.Boolean(default=False, doc="A summary is being computed.")
+    new_name = param.String(default="", doc="Add dataset: its name.")
+    new_path = param.String(default="", doc="Add dataset: path, glob or URL of the files.")
+    new_format = param.Selector(default="csv", objects=["csv", "parquet"],
+                                doc="Add dataset: file format.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._refreshes = 0  # a newer choice supersedes an older, slower summary
+        self.reload()
+        self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
+                                                    sizing_mode="stretch_width")
+        self._add_button = pn.widgets.Button(label="Add dataset", color="primary")
+        self._add_button.on_click(self.add_dataset)
+        self._convert_button = pn.widgets.Button(label="Convert to Parquet",
+                                                 css_classes=["convert-parquet"])
+        self._convert_button.on_click(self.convert)
+
+    def reload(self, select: str | None = None) -> None:
+        """Re-read the catalog; report its problems; keep or set the selection."""
+        self._datasets, problems = load_datasets()
+        for problem in problems:
+            notify(problem, "warning", 0)
+        self.catalog_problems = problems
+        names = list(self._datasets)
+        self.param.dataset_name.objects = names
+        current = select or self.dataset_name
+        self.dataset_name = current if current in names else (
+            DEFAULT_DATASET if DEFAULT_DATASET in names else names[0])
+        self._on_choice()
+
+    @param.depends("dataset_name", watch=True)
+    def _on_choice(self) -> None:
+        dataset = self._datasets.get(self.dataset_name)
+        if dataset is None or dataset is self.dataset:
+            return
+        if self.dataset is not None:
+            self.dataset.param.unwatch(self._options_watcher)
+        self.dataset = dataset
+        self._options_watcher = dataset.param.watch(
+            lambda *_: self._schedule_refresh(), list(dataset.options))
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        # The old summary no longer describes the choice: drop it at once.
+        self.param.update(loading=True, summary=None, error="")
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context:
+            pn.state.execute(self.refresh)
+        else:
+            pn.state.onload(self.refresh)
+
+    async def refresh(self) -> None:
+        """Summarise the chosen dataset on the cluster (one partition)."""
+        self._refreshes += 1
+        token, dataset = self._refreshes, self.dataset
+        self.loading, self.error = True, ""
+        try:
+            # Building may write the built-in files on first use: keep it off the loop.
+            ddf = await asyncio.to_thread(dataset.to_dask)
+            client = await self.manager.get_client()
+            summary = await summarize(client, ddf)
+        except (DatasetError, ClusterUnavailable) as e:
+            summary, error = None, str(e)
+        except Exception as e:  # a read failing on a worker: say what and where
+            summary, error = None, str(explain(e, dataset))
+        else:
+            error = ""
+        if token != self._refreshes:
+            return
+        self.param.update(summary=summary, error=error, loading=False)
+        if error:
+            notify(error)
+
+    async def add_dataset(self, event=None) -> None:
+        """Validate the form's dataset by reading it, then save it to the catalog."""
+        entry = {"path": self.new_path.strip(), "format": self.new_format}
+        name = self.new_name.strip()
+        self._add_button.disabled = True
+        try:
+            candidate = CatalogDataset(name=name or "new", **entry)
+            ddf = await asyncio.to_thread(candidate.to_dask)
+            await summarize(await self.manager.get_client(), ddf)
+            await asyncio.to_thread(add_to_catalog, catalog_path(), name, entry,
+                                    reserved=[cls().name for cls in BUILTIN])
+        except (DatasetError, ClusterUnavailable, ValueError) as e:
+            notify(str(e))
+            return
+        except Exception as e:
+            notify(str(explain(e, candidate)))
+            return
+        finally:
+            self._add_button.disabled = False
+        notify(f"Added dataset '{name}' to {catalog_path()}.", "success", 4000)
+        self.param.update(new_name="", new_path="")
+        self.reload(select=name)
+
+    async def convert(self, event=None) -> None:
+        """Write a Parquet copy of a CSV catalog dataset on the cluster, and switch to it."""
+        dataset = self.dataset
+        self._convert_button.disabled = True
+        try:
+            written, converted = await asyncio.to_thread(convert_to_parquet, dataset)
+            client = await self.manager.get_client()
+            await client.compute(written)
+            await asyncio.to_thread(add_to_catalog, catalog_path(), converted.name,
+                                    {"path": converted.path, "format": "parquet"},
+                                    reserved=[cls().name for cls in BUILTIN])
+        except (DatasetError, ClusterUnavailable) as e:
+            notify(str(e))
+            return
+        except Exception as e:
+            notify(str(explain(e, dataset)))
+            return
+        finally:
+            self._convert_button.disabled = False
+        notify(f"Parquet copy written: {converted.path}", "success", 4000)
+        self.reload(select=converted.name)
+
+    # -- rendering ---------------------------------------------------------
+
+    @param.depends("dataset")
+    def _options(self):
+        dataset = self.dataset
+        if dataset is None:
+            return pn.Spacer()
+        widgets = {name: {"type": pn.widgets.IntInput}
+                   for name in dataset.options
+                   if isinstance(dataset.param[name], param.Integer)}
+        badge = ("**Synthetic data**, generated on the workers. " if dataset.synthetic else "")
+        return pn.Column(
+            pn.pane.Markdown(f"{badge}{dataset.description}", css_classes=["dataset-description"],
+                             margin=(0, 5)),
+            pn.Param(dataset, parameters=list(dataset.options), widgets=widgets,
+                     show_name=False, sizing_mode="stretch_width") if dataset.options else None,
+            sizing_mode="stretch_width",
+        )
+
+    @param.depends("summary", "error", "loading")
+    def _stats(self):
+        if self.loading:
+            return pn.indicators.LoadingSpinner(value=True, size=24, name="Reading the first partition…")
+        if self.error:
+            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["dataset-error"])
+        summary = self.summary
+        if summary is None:
+            return pn.Spacer()
+        approx = "" if summary.exact else "≈ "
+        return pn.pane.Markdown(
+            f"**Partitions** {summary.npartitions} · **Columns** {len(summary.columns)}  \n"
+            f"**Rows** {approx}{summary.rows_estimate:,} · "
+            f"**In memory** {approx}{format_bytes(summary.bytes_estimate)}",
+            css_classes=["dataset-stats"], margin=(0, 5))
+
+    @param.depends("summary")
+    def preview(self):
+        """Schema and first rows, for the main area."""
+        summary = self.summary
+        if summary is None:
+            return pn.Spacer()
+        schema = " · ".join(f"`{name}` {dtype}" for name, dtype in summary.columns.items())
+        return pn.Card(
+            pn.pane.Markdown(schema, css_classes=["dataset-schema"]),
+            pn.pane.DataFrame(summary.head, index=False, sizing_mode="stretch_width",
+                              css_classes=["dataset-head"], max_rows=10),
+            title=f"{self.dataset_name}: first rows", collapsed=False,
+            sizing_mode="stretch_width",
+        )
+
+    @param.depends("dataset")
+    def _convert(self):
+        dataset = self.dataset
+        csv = isinstance(dataset, CatalogDataset) and dataset.format == "csv"
+        return self._convert_button if csv else None
+
+    def _add_form(self):
+        if not adding_allowed():
+            return None
+        return pn.Card(
+            pn.widgets.TextInput.from_param(self.param.new_name, label="Name",
+                                            css_classes=["new-name"]),
+            pn.widgets.TextInput.from_param(self.param.new_path, label="Path, glob or URL",
+                                            placeholder="data/sales/*.csv",
+                                            css_classes=["new-path"]),
+            pn.widgets.Select.from_param(self.param.new_format, label="Format"),
+            self._add_button,
+            title="Add dataset", collapsed=True, sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return pn.Card(self._select, self._options, self._stats, self._convert,
+                       self._add_form(), title="Dataset", collapsible=False,
+                       sizing_mode="stretch_width")

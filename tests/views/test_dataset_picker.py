@@ -1,0 +1,88 @@
+"""The dataset picker against a real cluster: summaries, errors, adding and converting."""
+from __future__ import annotations
+
+import asyncio
+
+import dask.config
+import pandas as pd
+import pytest
+
+from dashboard.cluster import ClusterManager
+from dashboard.views import DatasetPicker
+
+
+async def settled(picker: DatasetPicker, timeout: float = 60) -> None:
+    """Wait for the picker's latest summary (choices schedule their own refresh)."""
+    await asyncio.sleep(0)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while picker.loading or (picker.summary is None and not picker.error):
+        assert asyncio.get_running_loop().time() < deadline, "summary never arrived"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def manager(local_cluster):
+    manager = ClusterManager(address=local_cluster.scheduler_address)
+    await manager.start()
+    yield manager
+    await manager.close()
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    path = tmp_path / "catalog.yml"
+    with dask.config.set({"workbench.datasets.catalog": str(path)}):
+        yield path
+
+
+async def test_picker_summarises_the_chosen_dataset(manager, catalog):
+    picker = DatasetPicker(manager=manager)
+    assert picker.dataset_name == "nyc-flights"
+    assert {"nyc-flights", "nyc-taxi", "timeseries", "classification"} <= set(
+        picker.param.dataset_name.objects)
+    await settled(picker)
+    assert picker.error == "" and picker.summary.npartitions == 12
+    assert "dep_delay" in picker.summary.columns
+
+    picker.dataset_name = "nyc-taxi"
+    picker.dataset.rows = 2_000_000
+    await settled(picker)
+    assert picker.summary.npartitions == 2
+    assert picker.summary.rows_estimate == 2_000_000
+
+
+async def test_add_convert_and_bad_input(manager, catalog, tmp_path):
+    pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]}).to_csv(tmp_path / "small.csv",
+                                                                index=False)
+    picker = DatasetPicker(manager=manager)
+
+    # A path that does not exist: a sentence, nothing saved, the picker still works.
+    picker.param.update(new_name="missing", new_path=str(tmp_path / "nope.csv"))
+    await picker.add_dataset()
+    assert not catalog.exists() or "missing" not in catalog.read_text()
+    assert "missing" not in picker.param.dataset_name.objects
+
+    picker.param.update(new_name="small", new_path=str(tmp_path / "small.csv"), new_format="csv")
+    await picker.add_dataset()
+    assert "small" in catalog.read_text()
+    assert picker.dataset_name == "small"
+    await settled(picker)
+    assert picker.summary.rows_estimate == 3
+
+    # A duplicate name is refused and the catalog is untouched.
+    before = catalog.read_bytes()
+    picker.param.update(new_name="small", new_path=str(tmp_path / "small.csv"))
+    await picker.add_dataset()
+    assert catalog.read_bytes() == before
+
+    await picker.convert()
+    assert picker.dataset_name == "small-parquet"
+    await settled(picker)
+    assert picker.error == "" and picker.summary.rows_estimate == 3
+
+
+async def test_bad_catalog_entry_is_reported_and_others_still_listed(manager, catalog):
+    catalog.write_text("datasets:\n  typo:\n    path: x.csv\n    fromat: csv\n")
+    picker = DatasetPicker(manager=manager)
+    assert any("fromat" in p for p in picker.catalog_problems)
+    assert "nyc-flights" in picker.param.dataset_name.objects
