@@ -16,6 +16,7 @@ from ..datasets.summary import DatasetSummary, summarize
 from .notify import notify
 
 DEFAULT_DATASET = "nyc-flights"
+BUILTIN_NAMES = [cls.param.name.default for cls in BUILTIN]
 
 
 class DatasetPicker(Viewer):
@@ -102,48 +103,50 @@ class DatasetPicker(Viewer):
 
     async def add_dataset(self, event=None) -> None:
         """Validate the form's dataset by reading it, then save it to the catalog."""
-        entry = {"path": self.new_path.strip(), "format": self.new_format}
         name = self.new_name.strip()
-        self._add_button.disabled = True
-        try:
+        entry = {"path": self.new_path.strip(), "format": self.new_format}
+
+        async def add():
             candidate = CatalogDataset(name=name or "new", **entry)
             ddf = await asyncio.to_thread(candidate.to_dask)
             await summarize(await self.manager.get_client(), ddf)
             await asyncio.to_thread(add_to_catalog, catalog_path(), name, entry,
-                                    reserved=[cls().name for cls in BUILTIN])
-        except (DatasetError, ClusterUnavailable, ValueError) as e:
-            notify(str(e))
-            return
-        except Exception as e:
-            notify(str(explain(e, candidate)))
-            return
-        finally:
-            self._add_button.disabled = False
-        notify(f"Added dataset '{name}' to {catalog_path()}.", "success", 4000)
-        self.param.update(new_name="", new_path="")
-        self.reload(select=name)
+                                    reserved=BUILTIN_NAMES)
+
+        if await self._act(self._add_button, add):
+            notify(f"Added dataset '{name}' to {catalog_path()}.", "success", 4000)
+            self.param.update(new_name="", new_path="")
+            self.reload(select=name)
 
     async def convert(self, event=None) -> None:
         """Write a Parquet copy of a CSV catalog dataset on the cluster, and switch to it."""
-        dataset = self.dataset
-        self._convert_button.disabled = True
-        try:
-            written, converted = await asyncio.to_thread(convert_to_parquet, dataset)
-            client = await self.manager.get_client()
-            await client.compute(written)
+        converted = None
+
+        async def write():
+            nonlocal converted
+            written, converted = await asyncio.to_thread(convert_to_parquet, self.dataset)
+            await (await self.manager.get_client()).compute(written)
             await asyncio.to_thread(add_to_catalog, catalog_path(), converted.name,
                                     {"path": converted.path, "format": "parquet"},
-                                    reserved=[cls().name for cls in BUILTIN])
-        except (DatasetError, ClusterUnavailable) as e:
+                                    reserved=BUILTIN_NAMES)
+
+        if await self._act(self._convert_button, write):
+            notify(f"Parquet copy written: {converted.path}", "success", 4000)
+            self.reload(select=converted.name)
+
+    async def _act(self, button, action) -> bool:
+        """Run a form action with its button disabled; failures become one sentence."""
+        button.disabled = True
+        try:
+            await action()
+            return True
+        except (DatasetError, ClusterUnavailable, ValueError) as e:
             notify(str(e))
-            return
-        except Exception as e:
-            notify(str(explain(e, dataset)))
-            return
+        except Exception as e:  # raised by a worker while reading: say what and where
+            notify(str(explain(e, self.dataset)))
         finally:
-            self._convert_button.disabled = False
-        notify(f"Parquet copy written: {converted.path}", "success", 4000)
-        self.reload(select=converted.name)
+            button.disabled = False
+        return False
 
     # -- rendering ---------------------------------------------------------
 
