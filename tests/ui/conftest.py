@@ -34,7 +34,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.ui)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API holds an event loop in this thread while it
+# runs, which would break the async tests collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
