@@ -40,7 +40,7 @@ class DatasetPicker(Viewer):
         self.reload()
         self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
                                                     sizing_mode="stretch_width")
-        self._add_button = pn.widgets.Button(label="Add dataset", color="primary")
+        self._add_button = pn.widgets.Button(label="Add to catalog", color="primary")
         self._add_button.on_click(self.add_dataset)
         self._convert_button = pn.widgets.Button(label="Convert to Parquet",
                                                  css_classes=["convert-parquet"])
@@ -170,7 +170,7 @@ class DatasetPicker(Viewer):
     @param.depends("summary", "error", "loading")
     def _stats(self):
         if self.loading:
-            return pn.indicators.LoadingSpinner(value=True, size=24, name="Reading the first partition…")
+            return pn.indicators.LoadingSpinner(value=True, size=24, label="Reading the first partition…")
         if self.error:
             return pn.pane.Alert(self.error, alert_type="danger", css_classes=["dataset-error"])
         summary = self.summary

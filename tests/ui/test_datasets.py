@@ -20,7 +20,7 @@ def test_pick_a_dataset_and_see_what_it_holds(proxied_app, page, tmp_path):
     page.locator(".new-name input").fill("ghost")
     page.locator(".new-path input").fill(str(tmp_path / "ghost.csv"))
     page.locator(".new-path input").press("Enter")
-    page.get_by_role("button", name="Add dataset").click()
+    page.get_by_role("button", name="Add to catalog").click()
     page.locator(".notyf").get_by_text(re.compile("does not exist")).wait_for()
     page.locator("select").first.select_option("nyc-flights")
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
