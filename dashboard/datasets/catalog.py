@@ -45,6 +45,8 @@ from .errors import explain
 from .paths import confine, glob_prefix, has_glob, is_local, resolve_local
 
 FORMATS = ("csv", "parquet")
+# fsspec options a hosted dataset may set: none of them changes which host is read.
+HOSTED_STORAGE_OPTIONS = {"anon", "requester_pays", "default_block_size", "default_cache_type"}
 _EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".parq": "parquet", ".pq": "parquet"}
 # Compressed CSV keeps its format: "x.csv.gz" is CSV.
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -162,6 +164,17 @@ class CatalogDataset(Dataset):
                     else "it is not a Parquet file"
                 raise DatasetError(f"{who}: the file {file} is empty; {kind}.")
 
+    def _storage_options(self, who: str) -> dict | None:
+        # When hosted, an endpoint or client setting could aim a read at an internal
+        # host (SSRF): only options that cannot change where data comes from pass.
+        if config.hosted():
+            refused = sorted(set(self.storage_options) - HOSTED_STORAGE_OPTIONS)
+            if refused:
+                raise DatasetError(
+                    f"{who}: the storage option(s) {', '.join(refused)} are not allowed on a "
+                    f"shared server; allowed: {', '.join(sorted(HOSTED_STORAGE_OPTIONS))}.")
+        return dict(self.storage_options) or None
+
     def to_dask(self) -> dd.DataFrame:
         """The lazy frame (reads only a sample / the metadata). Raises DatasetError."""
         who = self._who()
@@ -172,7 +185,7 @@ class CatalogDataset(Dataset):
             raise DatasetError(f"{who} cannot be read: {e}") from e
         if is_local(location):
             self._check_local(location)
-        storage = dict(self.storage_options) or None
+        storage = self._storage_options(who)
         try:
             if self.format == "csv":
                 return dd.read_csv(location, storage_options=storage, **options)

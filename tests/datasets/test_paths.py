@@ -176,3 +176,14 @@ def test_hosted_adds_refuse_paths_outside_the_roots(tree, tmp_path):
             add_to_catalog(catalog, "s", {"path": "s3://bucket/x.csv"})
         add_to_catalog(catalog, "a", {"path": "a.csv"})
     assert sorted(load_catalog(catalog)[0]) == ["a"]
+
+
+def test_hosted_storage_options_cannot_redirect_reads(tmp_path):
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "a.csv", index=False)
+    with dask.config.set({"workbench.hosted": True, "workbench.datasets.roots": [str(tmp_path)]}):
+        sneaky = CatalogDataset(name="s", path="a.csv", format="csv",
+                                storage_options={"endpoint_url": "http://169.254.169.254/"})
+        with pytest.raises(DatasetError, match="endpoint_url are not allowed on a shared server"):
+            sneaky.to_dask()
+        fine = CatalogDataset(name="f", path="a.csv", format="csv")
+        assert len(fine.to_dask()) == 1
