@@ -10,7 +10,6 @@ import asyncio
 import atexit
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import param
 from distributed import Client

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .base import Dataset, DatasetError
-from .catalog import CatalogDataset, catalog_path, load_catalog
+from .catalog import CatalogDataset
+from .catalog_file import catalog_path, load_catalog
 from .classification import ClassificationDataset
 from .flights import FlightsDataset
 from .taxi import TaxiDataset

@@ -10,7 +10,8 @@ from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, ClusterUnavailable
 from ..datasets import BUILTIN, CatalogDataset, Dataset, DatasetError, catalog_path, load_datasets
-from ..datasets.catalog import add_to_catalog, adding_allowed, convert_to_parquet
+from ..datasets.catalog import convert_to_parquet
+from ..datasets.catalog_file import add_to_catalog, adding_allowed
 from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
 from .notify import notify

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from dashboard.datasets.base import DatasetError
-from dashboard.datasets.catalog import CatalogDataset, add_to_catalog, load_catalog
+from dashboard.datasets.catalog import CatalogDataset
+from dashboard.datasets.catalog_file import add_to_catalog, load_catalog
 from dashboard.datasets.errors import explain
 
 ROWS = 30_000  # enough for several 64 kB blocks, so the bad row is not in dask's sample

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from dashboard.datasets import catalog as catalog_module
+from dashboard.datasets import catalog_file as catalog_module
 from dashboard.datasets.base import DatasetError
 from dashboard.datasets.catalog import (
-    CatalogDataset, add_to_catalog, adding_allowed, catalog_path, check_read_options,
-    convert_to_parquet, infer_format, load_catalog, parquet_target)
+    CatalogDataset, check_read_options, convert_to_parquet, infer_format, parquet_target)
+from dashboard.datasets.catalog_file import (
+    add_to_catalog, adding_allowed, catalog_path, load_catalog)
 
 SALES = pd.DataFrame({"store": ["a", "b", "a", "c"], "amount": [1.5, 2.0, 3.25, 4.0],
                       "units": [1, 2, 3, 4]})

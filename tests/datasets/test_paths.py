@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from dashboard.datasets.base import DatasetError
-from dashboard.datasets.catalog import CatalogDataset, add_to_catalog, load_catalog
+from dashboard.datasets.catalog import CatalogDataset
+from dashboard.datasets.catalog_file import add_to_catalog, load_catalog
 from dashboard.datasets.paths import confine, resolve_local
 
 

@@ -5,7 +5,7 @@ import re
 
 from distributed import Client
 
-from tests.conftest import wait_until, http_status
+from tests.conftest import http_status
 from tests.ui.conftest import pane_frame, wait_for_bokeh, wait_for_task_rects, wait_for_workers
 
 CONNECTED = re.compile(r"Connected to tcp://[0-9.]+:\d+")
