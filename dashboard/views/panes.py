@@ -48,7 +48,7 @@ class DaskPanes(Viewer):
         self._iframes: dict[str, pn.pane.HTML] = {}
         self._base = proxy_base() if self.proxied else ""
         self._picker = pn.widgets.MultiChoice.from_param(
-            self.param.plots, name="Dashboard panes", sizing_mode="stretch_width")
+            self.param.plots, label="Dashboard panes", sizing_mode="stretch_width")
         self._notice = pn.pane.Alert(alert_type="warning", visible=False,
                                      css_classes=["proxy-notice"])
         self._panes = pn.GridBox(ncols=2, sizing_mode="stretch_width")
