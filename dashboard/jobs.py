@@ -1,0 +1,256 @@
+"""Jobs: the one way every tab runs work on the cluster.
+
+A ``JobRunner`` belongs to one browser session. It submits work through the
+shared client, reports progress, cancels, caches results and keeps the
+session's history. Tabs describe *what* to run (a ``work`` coroutine); the
+runner owns *how*. No Panel import: benchmarks and notebooks drive it directly.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import param
+from distributed import Client, Future, performance_report
+from distributed.diagnostics.progressbar import ProgressBar
+
+from . import config
+from .cluster import ClusterManager, ClusterUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class JobError(Exception):
+    """A job cannot run or failed; the message is a sentence meant for the user."""
+
+
+class Job(param.Parameterized):
+    """One run of one tab's work: what it was, how it went, what it gave."""
+
+    kind = param.String(default="", doc="Which tab ran it: 'groupby', 'search'...")
+    title = param.String(default="", doc="What ran, as the user would write it (code).")
+    dataset = param.String(default="", doc="Name of the dataset it ran on.")
+    settings = param.Dict(default={}, doc="The tab's params when it ran, to restore them.")
+    status = param.Selector(
+        default="pending", objects=["pending", "running", "done", "failed", "cancelled"],
+        doc="Where the job is.")
+    done = param.Integer(default=0, doc="Tasks (or fits) finished.")
+    total = param.Integer(default=0, doc="Tasks (or fits) in all; 0 while unknown.")
+    elapsed = param.Number(default=0.0, doc="Seconds from submit to result.")
+    started = param.Date(default=None, allow_None=True, doc="When it was submitted.")
+    cached = param.Boolean(default=False, doc="The result came from the cache.")
+    error = param.String(default="", doc="Why it failed or stopped, for the user.")
+    result = param.Parameter(default=None, doc="What the work returned.")
+    stats = param.Dict(default={}, doc="Figures the work reports (rows scanned...).")
+    report = param.String(default=None, allow_None=True, doc=(
+        "Dask performance report (HTML) of the run, when one was asked for."))
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "cancelled")
+
+
+class ResultCache:
+    """Results by key, least recently used dropped first; shared by every session.
+
+    It holds the small results tabs show (pandas frames, scores), never data on
+    the cluster, so it costs server memory only.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[str, tuple[Any, dict]] = OrderedDict()
+
+    def get(self, key: str | None):
+        if key is None or key not in self._entries:
+            return None
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+    def put(self, key: str | None, result: Any, stats: dict) -> None:
+        if key is None or self.size <= 0:
+            return
+        self._entries[key] = (result, stats)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+CACHE = ResultCache(config.get("jobs.cache-size"))
+
+
+class _TaskProgress(ProgressBar):
+    """distributed's own progress feed (tasks done over all, counted on the scheduler)."""
+
+    def __init__(self, futures, client: Client, job: Job):
+        super().__init__(futures, scheduler=client.scheduler.address, interval="200ms")
+        self._job = job
+
+    def _draw_bar(self, remaining=0, all=0, **kwargs):
+        self._job.param.update(total=all, done=all - remaining)
+
+
+class JobContext:
+    """What a job's ``work`` coroutine gets: the client and ways to report and be cancelled."""
+
+    def __init__(self, client: Client, job: Job):
+        self.client = client
+        self.job = job
+        self.futures: list[Future] = []
+
+    def track(self, futures: Iterable[Future]) -> None:
+        """Futures that Cancel (or closing the session) must release."""
+        self.futures.extend(futures)
+
+    def progress(self, done: int, total: int) -> None:
+        self.job.param.update(done=done, total=total)
+
+    async def compute(self, *collections):
+        """Compute Dask collections on the cluster with live task progress."""
+        futures = self.client.compute(list(collections))
+        self.track(futures)
+        bar = _TaskProgress(futures, self.client, self.job)
+        listener = asyncio.ensure_future(bar.listen())
+        try:
+            return await self.client.gather(futures)
+        finally:
+            listener.cancel()
+            # The feed may lag the gather by one interval: the work is complete.
+            if self.job.total:
+                self.job.done = self.job.total
+
+    async def release(self) -> None:
+        """Cancel whatever is still on the cluster (a no-op for finished futures)."""
+        pending = [f for f in self.futures if not f.done() or f.status == "pending"]
+        if pending and self.client.status == "running":
+            await self.client.cancel(pending, force=True)
+        self.futures.clear()
+
+
+class JobRunner(param.Parameterized):
+    """A session's jobs: one current job per tab kind, the history, cancel and close."""
+
+    manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
+    history = param.List(default=[], item_type=Job, doc="This session's jobs, newest first.")
+    history_size = param.Integer(default=50, doc="How many jobs the history keeps.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._running: dict[str, tuple[asyncio.Task, JobContext | None]] = {}
+
+    def running(self, kind: str) -> Job | None:
+        entry = self._running.get(kind)
+        return entry[1].job if entry and entry[1] is not None else None
+
+    async def run(self, job: Job, work: Callable[[JobContext], Awaitable[Any]], *,
+                  cache_key: str | None = None, report: bool = False,
+                  explain: Callable[[Exception], str] = str) -> Job:
+        """Run ``work`` for ``job``; never raises: the outcome is in ``job``.
+
+        A job of the same kind still running is cancelled first (a second Run
+        never leaves orphaned work). A cached result returns at once.
+        """
+        await self.cancel(job.kind, reason="Replaced by a newer run.")
+        self._remember(job)
+        job.started = dt.datetime.now()
+        hit = CACHE.get(cache_key)
+        if hit is not None:
+            result, stats = hit
+            job.param.update(status="done", cached=True, result=result, stats=dict(stats))
+            return job
+        job.status = "running"
+        t0 = time.perf_counter()
+        task = asyncio.current_task()
+        self._running[job.kind] = (task, None)
+        context = None
+        try:
+            client = await self.manager.get_client()
+            context = JobContext(client, job)
+            self._running[job.kind] = (task, context)
+            if report:
+                result = await self._with_report(context, work)
+            else:
+                result = await work(context)
+        except asyncio.CancelledError:
+            # Ours (Cancel, a newer run, the session closing) or the client's (the
+            # scheduler went away): the job says which, and the session goes on.
+            if not job.error:
+                job.error = self._lost_message()
+            job.param.update(status="cancelled", elapsed=time.perf_counter() - t0)
+            uncancel(task)
+        except (JobError, ClusterUnavailable) as e:
+            job.param.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
+        except Exception as e:
+            log.info("Job %s failed", job.title, exc_info=True)
+            message = explain(e) if self.manager.client is None or \
+                self.manager.client.status == "running" else self._lost_message()
+            job.param.update(status="failed", error=message, elapsed=time.perf_counter() - t0)
+        else:
+            job.param.update(status="done", result=result, elapsed=time.perf_counter() - t0)
+            CACHE.put(cache_key, result, job.stats)
+        finally:
+            if self._running.get(job.kind, (None,))[0] is task:
+                del self._running[job.kind]
+            if context is not None:
+                await asyncio.shield(context.release())
+        return job
+
+    async def _with_report(self, context: JobContext, work):
+        fd, path = tempfile.mkstemp(suffix=".html", prefix="dask-report-")
+        os.close(fd)
+        try:
+            # performance_report finds the client through get_client(): make it ours.
+            with context.client.as_current():
+                async with performance_report(filename=path):
+                    result = await work(context)
+            with open(path, encoding="utf-8") as f:
+                context.job.report = f.read()
+        finally:
+            os.unlink(path)
+        return result
+
+    def _lost_message(self) -> str:
+        return (f"The Dask cluster was lost while the job ran ({self.manager.message}). "
+                "Your selections are kept; run again once it is back.")
+
+    async def cancel(self, kind: str, reason: str = "Cancelled.") -> bool:
+        """Stop the running job of ``kind`` and free its work on the cluster."""
+        entry = self._running.pop(kind, None)
+        if entry is None:
+            return False
+        task, context = entry
+        if context is not None:
+            context.job.error = reason
+            await context.release()
+        if task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    async def close(self) -> None:
+        """The session ended: cancel all of its jobs and release their futures."""
+        for kind in list(self._running):
+            await self.cancel(kind, reason="The session closed.")
+
+    def _remember(self, job: Job) -> None:
+        self.history = [job, *self.history][: self.history_size]
+
+
+def uncancel(task: asyncio.Task | None) -> None:
+    """Undo a cancellation we handled, so the awaiting caller is not cancelled too."""
+    if task is not None:
+        while task.cancelling():
+            task.uncancel()
