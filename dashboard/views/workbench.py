@@ -1,11 +1,14 @@
 """The whole app as one Viewer: a template when served, a plain layout in a notebook."""
 from __future__ import annotations
 
+import asyncio
+
 import panel as pn
 import param
 from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, get_manager
+from ..jobs import JobRunner
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
 from .panes import DaskPanes, in_server_session
@@ -14,7 +17,7 @@ TITLE = "Dask Workbench"
 
 
 class Workbench(Viewer):
-    """Cluster card, dataset picker and live dashboard panes, composed."""
+    """Cluster card, dataset picker, the work tabs and live dashboard panes, composed."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc=(
         "The cluster connection; by default the one this process shares."))
@@ -25,11 +28,24 @@ class Workbench(Viewer):
         self.cluster_card = ClusterCard(manager=self.manager)
         self.panes = DaskPanes(manager=self.manager)
         self.datasets = DatasetPicker(manager=self.manager)
+        # One runner per session: its jobs die with the session (see _on_session_destroyed).
+        self.jobs = JobRunner(manager=self.manager)
+        tab_params = dict(datasets=self.datasets, jobs=self.jobs)
+        self.tabs = pn.Tabs(
+            ("Data", self.datasets.preview),
+            dynamic=False, sizing_mode="stretch_width",
+        )
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context:
+            pn.state.on_session_destroyed(self._on_session_destroyed)
+
+    def _on_session_destroyed(self, session_context) -> None:
+        # Bokeh calls this synchronously on the server's loop: schedule the cancels.
+        asyncio.ensure_future(self.jobs.close())
 
     def __panel__(self):
         return pn.Row(
             pn.Column(self.cluster_card, self.datasets, width=340),
-            pn.Column(self.datasets.preview, self.panes, sizing_mode="stretch_width"),
+            pn.Column(self.tabs, self.panes, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
@@ -37,7 +53,7 @@ class Workbench(Viewer):
         return pn.template.BootstrapTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],
-            main=[self.datasets.preview, self.panes],
+            main=[self.tabs, self.panes],
             sidebar_width=360,
         )
 
