@@ -1,0 +1,1 @@
+"""Computations as plain functions over Dask (or pandas) collections; no Panel here."""
