@@ -70,6 +70,16 @@ def explain(exc: Exception, dataset=None) -> DatasetError:
     Use it wherever reading may fail, including around ``compute()``: a bad row
     in a later partition only shows when that partition is read.
     """
+    known = explain_read(exc, dataset)
+    if known is not None:
+        return known
+    who, path = _subject(dataset)
+    first = message_of(exc).splitlines()[0].rstrip(" .")
+    return DatasetError(f"{who}: {path} could not be read ({type(exc).__name__}: {first}).")
+
+
+def explain_read(exc: Exception, dataset=None) -> DatasetError | None:
+    """Like ``explain``, but None when ``exc`` is not a failure it recognises as reading's."""
     if isinstance(exc, DatasetError):
         return exc
     who, path = _subject(dataset)
@@ -149,4 +159,4 @@ def explain(exc: Exception, dataset=None) -> DatasetError:
         keyword = re.search(r"unexpected keyword argument '([^']+)'", text)
         return DatasetError(f"{who}: the option '{keyword.group(1)}' is not understood when "
                             f"reading {path}; check read_options and storage_options.")
-    return DatasetError(f"{who}: {path} could not be read ({type(exc).__name__}: {first}).")
+    return None
