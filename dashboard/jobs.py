@@ -157,14 +157,17 @@ class JobRunner(param.Parameterized):
 
     async def run(self, job: Job, work: Callable[[JobContext], Awaitable[Any]], *,
                   cache_key: str | None = None, report: bool = False,
-                  explain: Callable[[Exception], str] = str) -> Job:
+                  explain: Callable[[Exception], str] = str, remember: bool = True) -> Job:
         """Run ``work`` for ``job``; never raises: the outcome is in ``job``.
 
         A job of the same kind still running is cancelled first (a second Run
-        never leaves orphaned work). A cached result returns at once.
+        never leaves orphaned work). A cached result returns at once. Helper work
+        (filling a widget's options) passes ``remember=False`` to stay out of the
+        history.
         """
         await self.cancel(job.kind, reason="Replaced by a newer run.")
-        self._remember(job)
+        if remember:
+            self._remember(job)
         job.started = dt.datetime.now()
         hit = CACHE.get(cache_key)
         if hit is not None:

@@ -28,6 +28,8 @@ class Dataset(param.Parameterized):
     target = param.String(default=None, allow_None=True, doc=(
         "Default target column for model search."))
     groupby = param.List(default=[], item_type=str, doc="Suggested group-by keys.")
+    values = param.List(default=[], item_type=str, doc=(
+        "Suggested value columns for group-bys (else the target, else the first number)."))
 
     # Params shown as the dataset's options in the picker (size, seed, format...).
     options: ClassVar[tuple[str, ...]] = ()

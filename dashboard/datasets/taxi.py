@@ -83,6 +83,8 @@ class TaxiDataset(Dataset):
     options = ("rows", "seed")
 
     name = param.String(default="nyc-taxi")
+    groupby = param.List(default=['passenger_count'], item_type=str)
+    values = param.List(default=['tip_amount'], item_type=str)
     description = param.String(default=(
         "Synthetic: NYC yellow-taxi trips with the 2019 schema and plausible "
         "distributions (tips depend on fare and payment type), generated on the workers."))

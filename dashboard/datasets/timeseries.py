@@ -16,6 +16,8 @@ class TimeseriesDataset(Dataset):
     options = ("days", "freq", "seed")
 
     name = param.String(default="timeseries")
+    groupby = param.List(default=['name'], item_type=str)
+    values = param.List(default=['x'], item_type=str)
     description = param.String(default=(
         "Synthetic: dask.datasets.timeseries, random id/name/x/y rows at a fixed frequency."))
     synthetic = param.Boolean(default=True, constant=True)

@@ -11,6 +11,7 @@ from ..cluster import ClusterManager, get_manager
 from ..jobs import JobRunner
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
+from .groupby import GroupByView
 from .panes import DaskPanes, in_server_session
 
 TITLE = "Dask Workbench"
@@ -31,8 +32,10 @@ class Workbench(Viewer):
         # One runner per session: its jobs die with the session (see _on_session_destroyed).
         self.jobs = JobRunner(manager=self.manager)
         tab_params = dict(datasets=self.datasets, jobs=self.jobs)
+        self.groupby = GroupByView(**tab_params)
         self.tabs = pn.Tabs(
             ("Data", self.datasets.preview),
+            ("Group-by", self.groupby),
             dynamic=False, sizing_mode="stretch_width",
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:

@@ -1,0 +1,396 @@
+"""The Group-by tab: widgets build a query, the cluster runs it, the result comes back live."""
+from __future__ import annotations
+
+import asyncio
+
+import pandas as pd
+import panel as pn
+import param
+from dask.base import tokenize
+from panel.viewable import Viewer
+
+from .. import config
+from ..compute.groupby import (AGGREGATIONS, Filter, GroupBySpec, QueryError, estimate_groups,
+                               explain_failure, run_pandas, run_query, to_code, validate)
+from ..datasets.errors import explain_read
+from ..jobs import Job, JobRunner
+from . import groupby_results as show
+from .dataset_picker import DatasetPicker
+from .notify import notify
+
+KIND = "groupby"
+
+
+class GroupByView(Viewer):
+    """Group-by keys, value columns, an aggregation, filters; Run, Cancel, Compare."""
+
+    datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
+    jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
+
+    keys = param.ListSelector(default=[], objects=[], doc="Columns to group by.")
+    values = param.ListSelector(default=[], objects=[], doc="Columns to aggregate.")
+    agg = param.Selector(default="mean", objects=list(AGGREGATIONS), doc="The aggregation.")
+    filter_columns = param.ListSelector(default=[], objects=[], doc="Columns to filter on.")
+    filters = param.Dict(default={}, doc=(
+        "Per filtered column: {'low': x, 'high': y} for numbers and dates, "
+        "{'values': [...]} for text; structured, never code."))
+    selection = param.Dict(default=None, allow_None=True, doc=(
+        "{column: (low, high)} box chosen on the Explore map; filters the query too."))
+    sort = param.Selector(default="value", objects=["value", "key"], doc="Sort by.")
+    ascending = param.Boolean(default=False, doc="Smallest first.")
+    top_n = param.Integer(default=None, allow_None=True, doc="Keep only the first N groups.")
+    report = param.Boolean(default=False, doc="Record a Dask performance report of the run.")
+
+    job = param.ClassSelector(class_=Job, default=None, allow_None=True, doc="The shown run.")
+    warning = param.String(default="", doc="A question to confirm before running.")
+    error = param.String(default="", doc="Why the last run did not give a result.")
+    compare = param.Dict(default=None, allow_None=True, doc="pandas vs cluster timings.")
+    choices = param.Dict(default={}, doc="Values offered by each text filter.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._dtypes: dict[str, str] = {}
+        self._confirmed = None  # the spec the user agreed to run despite its size
+        self._run_button = pn.widgets.Button(label="Run", button_type="primary",
+                                             css_classes=["run-groupby"])
+        self._run_button.on_click(self.run)
+        self._cancel_button = pn.widgets.Button(label="Cancel", button_type="warning",
+                                                disabled=True, css_classes=["cancel-groupby"])
+        self._cancel_button.on_click(self.cancel)
+        self._compare_button = pn.widgets.Button(label="Compare with pandas",
+                                                 css_classes=["compare-groupby"])
+        self._compare_button.on_click(self.run_comparison)
+        self._confirm_button = pn.widgets.Button(label="Run anyway", button_type="danger")
+        self._confirm_button.on_click(self._run_confirmed)
+        self._history = pn.widgets.Tabulator(
+            show.history_frame([]), disabled=True, show_index=False, height=200,
+            sizing_mode="stretch_width", selectable=False, css_classes=["groupby-history"])
+        self._history.on_click(self._restore_from_history)
+        self.datasets.param.watch(self._on_schema, "summary")
+        self.jobs.param.watch(self._on_history, "history")
+        self._on_schema()
+
+    # -- schema and defaults -----------------------------------------------
+
+    def _on_schema(self, *_) -> None:
+        summary = self.datasets.summary
+        if summary is None:
+            return
+        dtypes = summary.columns
+        if dtypes == self._dtypes:
+            return
+        self._dtypes = dtypes
+        columns = list(dtypes)
+        dataset = self.datasets.dataset
+        numeric = [c for c in columns if _is_number(dtypes[c])]
+        keys = [k for k in self.keys if k in columns] or [
+            k for k in dataset.groupby if k in columns] or [
+            c for c in columns if not _is_number(dtypes[c])][:1] or columns[:1]
+        values = [v for v in self.values if v in columns and v not in keys] or [
+            v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
+            c for c in numeric if c not in keys][:1]
+        for p in (self.param.keys, self.param.values, self.param.filter_columns):
+            p.objects = columns
+        self.param.update(keys=keys, values=values,
+                          filter_columns=[c for c in self.filter_columns if c in columns],
+                          filters={c: f for c, f in self.filters.items() if c in columns},
+                          selection=None)
+
+    def spec(self) -> GroupBySpec:
+        """The query the widgets describe."""
+        return spec_from(self.settings()["query"])
+
+    def settings(self) -> dict:
+        """Everything a run depends on, to restore it from the history."""
+        dataset = self.datasets.dataset
+        return {
+            "dataset": self.datasets.dataset_name,
+            "options": {o: getattr(dataset, o) for o in dataset.options},
+            "query": {name: getattr(self, name) for name in (
+                "keys", "values", "agg", "filter_columns", "filters", "selection", "sort",
+                "ascending", "top_n")},
+        }
+
+    # -- running -----------------------------------------------------------
+
+    async def run(self, event=None, confirmed: bool = False, use_cache: bool = True) -> Job | None:
+        """Check the query, ask before a huge one, run it on the cluster, show the result."""
+        self.param.update(error="", warning="")
+        dataset = self.datasets.dataset
+        spec = self.spec()
+        try:
+            ddf = await asyncio.to_thread(dataset.to_dask)
+            validate(spec, ddf.dtypes)
+            split_out = await self._check_size(ddf, spec, confirmed)
+        except Exception as e:
+            return self._fail(str(explain_read(e, dataset) or e))
+        if split_out is None:
+            return None  # waiting for the user's answer to self.warning
+        job = Job(kind=KIND, title=to_code(spec), dataset=self.datasets.dataset_name,
+                  settings=self.settings())
+        self.param.update(job=job, compare=None)
+        self._busy(True)
+        try:
+            await self.jobs.run(
+                job, lambda ctx: run_query(ctx, ddf, spec, split_out or None),
+                cache_key=tokenize(dataset.cache_token(), spec)
+                if use_cache and not self.report else None,
+                report=self.report,
+                explain=lambda e: str(explain_read(e, dataset) or explain_failure(e, spec)))
+        finally:
+            self._busy(False)
+        if job.status == "failed":
+            self._fail(job.error)
+        elif job.status == "cancelled" and self.job is job:
+            notify(job.error, "warning", 4000)
+        return job
+
+    async def _check_size(self, ddf, spec: GroupBySpec, confirmed: bool):
+        """None to ask first; else the split_out for the result's size (False: one piece).
+
+        The group count is estimated from the first partition (the cluster reads
+        only the key columns of it).
+        """
+        sample_job = Job(kind="groupby-estimate", title="estimate groups")
+        await self.jobs.run(sample_job, lambda ctx: ctx.compute(ddf[list(spec.keys)].partitions[0]),
+                            cache_key=tokenize(self.datasets.dataset.cache_token(), spec.keys,
+                                               "sample"),
+                            remember=False)
+        if sample_job.status != "done":
+            raise QueryError(sample_job.error or "Could not read the first partition.")
+        (sample,) = sample_job.result
+        groups = estimate_groups(sample, list(spec.keys), ddf.npartitions)
+        limit = config.get("groupby.warn-groups")
+        if groups > limit and not confirmed and self._confirmed != spec:
+            self.warning = (
+                f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups "
+                f"(more than {limit:,}). The chart will show the first "
+                f"{config.get('groupby.chart-groups')}, the table and the CSV keep all. "
+                "Run anyway?")
+            self._pending = spec
+            return None
+        return groups > config.get("groupby.split-out-groups")
+
+    async def _run_confirmed(self, event=None) -> None:
+        self._confirmed = self._pending
+        await self.run(confirmed=True)
+
+    async def cancel(self, event=None) -> None:
+        """Stop the running query; its tasks are released on the cluster."""
+        await self.jobs.cancel(KIND, reason="Cancelled; the cluster has dropped its tasks.")
+
+    async def run_comparison(self, event=None) -> None:
+        """The same query on one process of pandas and on the cluster, timed in turn."""
+        summary, dataset = self.datasets.summary, self.datasets.dataset
+        cap = config.get("groupby.compare-max-bytes")
+        if summary is not None and summary.bytes_estimate > cap:
+            self.compare = {"refused": (
+                f"This dataset is about {summary.bytes_estimate / 2**30:,.1f} GiB in memory, "
+                f"more than pandas may load here ({cap / 2**30:,.1f} GiB, "
+                "workbench.groupby.compare-max-bytes). Only the cluster can run it.")}
+            return
+        job = await self.run(use_cache=False)  # time real work, not the cache
+        if job is None or job.status != "done":
+            return
+        spec = self.spec()
+        ddf = await asyncio.to_thread(dataset.to_dask)
+        self._busy(True)
+        try:
+            expected, seconds = await asyncio.to_thread(run_pandas, ddf, spec)
+        except Exception as e:
+            self._fail(str(explain_read(e, dataset) or explain_failure(e, spec)))
+            return
+        finally:
+            self._busy(False)
+        self.compare = {"pandas": seconds, "dask": job.elapsed,
+                        "threads": self.jobs.manager.n_threads,
+                        "equal": _same(expected, job.result)}
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        notify(message)
+
+    def _busy(self, busy: bool) -> None:
+        self._run_button.disabled = busy
+        self._compare_button.disabled = busy
+        self._cancel_button.disabled = not busy
+
+    # -- history -----------------------------------------------------------
+
+    def _on_history(self, *_) -> None:
+        self._runs = [j for j in self.jobs.history if j.kind == KIND]
+        self._history.value = show.history_frame(self._runs)
+
+    def _restore_from_history(self, event) -> None:
+        self.restore(self._runs[event.row])
+
+    def restore(self, job: Job) -> None:
+        """Put the widgets back as they were for ``job`` and show its result."""
+        settings = job.settings
+        if self.datasets.dataset_name != settings["dataset"]:
+            self.datasets.dataset_name = settings["dataset"]
+        self.datasets.dataset.param.update(settings["options"])
+        self.param.update(settings["query"])
+        self.param.update(job=job, error=job.error if job.status == "failed" else "",
+                          warning="", compare=None)
+
+    # -- rendering ---------------------------------------------------------
+
+    @param.depends("filter_columns", "choices")
+    def _filter_widgets(self):
+        rows = []
+        for column in self.filter_columns:
+            chosen = self.filters.get(column, {})
+            if _is_range(self._dtypes.get(column, "")):
+                low = pn.widgets.FloatInput(name=f"{column} from", value=chosen.get("low"),
+                                            width=140)
+                high = pn.widgets.FloatInput(name="to", value=chosen.get("high"), width=140)
+                low.param.watch(lambda e, c=column: self._set_filter(c, low=e.new), "value")
+                high.param.watch(lambda e, c=column: self._set_filter(c, high=e.new), "value")
+                rows.append(pn.Row(low, high))
+            else:
+                options = self.choices.get(column)
+                if options is None:
+                    pn.state.execute(lambda c=column: self._load_choices(c))
+                    rows.append(pn.indicators.LoadingSpinner(value=True, size=20,
+                                                             name=f"{column}: reading values…"))
+                    continue
+                pick = pn.widgets.MultiChoice(name=f"{column} is one of", options=options,
+                                              value=chosen.get("values", []),
+                                              sizing_mode="stretch_width")
+                pick.param.watch(lambda e, c=column: self._set_filter(c, values=e.new), "value")
+                rows.append(pick)
+        return pn.Column(*rows, sizing_mode="stretch_width")
+
+    def _set_filter(self, column: str, **change) -> None:
+        self.filters = {**self.filters, column: {**self.filters.get(column, {}), **change}}
+
+    async def _load_choices(self, column: str) -> None:
+        """The most frequent values of a text column, for its filter's options."""
+        if column in self.choices:
+            return
+        ddf = await asyncio.to_thread(self.datasets.dataset.to_dask)
+        top = ddf[column].value_counts().nlargest(config.get("groupby.filter-choices"))
+        job = await self.jobs.run(Job(kind=f"choices-{column}", title=f"values of {column}"),
+                                  lambda ctx: ctx.compute(top), remember=False,
+                                  cache_key=tokenize(self.datasets.dataset.cache_token(), column))
+        options = [str(v) for v in job.result[0].index] if job.status == "done" else []
+        if job.status == "failed":
+            notify(f"Could not list the values of '{column}': {job.error}")
+        self.choices = {**self.choices, column: options}
+
+    @param.depends("keys", "values", "agg", "filter_columns", "filters", "selection",
+                   "sort", "ascending", "top_n")
+    def _code(self):
+        try:
+            code = to_code(self.spec())
+        except Exception:  # half-filled widgets
+            code = ""
+        return pn.pane.Markdown(f"```python\n{code}\n```", css_classes=["groupby-code"],
+                                sizing_mode="stretch_width")
+
+    @param.depends("selection")
+    def _selection(self):
+        if not self.selection:
+            return None
+        clear = pn.widgets.Button(label="Clear map selection", button_type="light")
+        clear.on_click(lambda e: setattr(self, "selection", None))
+        ranges = "; ".join(f"{c} in [{lo:.4g}, {hi:.4g}]" for c, (lo, hi) in
+                           self.selection.items())
+        return pn.Row(pn.pane.Markdown(f"**Map selection:** {ranges}"), clear)
+
+    @param.depends("job.status", "job.done", "job.total")
+    def _progress(self):
+        job = self.job
+        if job is None or job.status != "running":
+            return None
+        value = job.done if job.total else -1  # indeterminate until the scheduler counts
+        return pn.Row(
+            pn.indicators.Progress(value=value, max=max(job.total, 1), width=300,
+                                   css_classes=["groupby-progress"]),
+            pn.pane.Markdown(f"{job.done} / {job.total} tasks" if job.total else "submitting…",
+                             css_classes=["groupby-progress-text"]))
+
+    @param.depends("warning", "error")
+    def _messages(self):
+        if self.warning:
+            return pn.Column(pn.pane.Alert(self.warning, alert_type="warning",
+                                           css_classes=["groupby-warning"]),
+                             self._confirm_button)
+        if self.error:
+            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["groupby-error"])
+        return None
+
+    @param.depends("job.status", "compare")
+    def _result(self):
+        job = self.job
+        if job is None or job.status != "done" or job.result is None:
+            return None
+        spec = spec_from(job.settings["query"])
+        result = job.result
+        return pn.Column(
+            pn.pane.Markdown(show.figures(job), css_classes=["groupby-figures"]),
+            pn.pane.Markdown(show.comparison(self.compare), css_classes=["groupby-compare"])
+            if self.compare else None,
+            show.chart(result, spec, config.get("groupby.chart-groups")),
+            show.table(result),
+            pn.Row(show.csv_download(result, job.dataset), show.report_download(job)),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        form = pn.Column(
+            pn.widgets.MultiChoice.from_param(self.param.keys, name="Group by",
+                                              sizing_mode="stretch_width"),
+            pn.widgets.MultiChoice.from_param(self.param.values, name="Value",
+                                              sizing_mode="stretch_width"),
+            pn.Row(pn.widgets.Select.from_param(self.param.agg, name="Aggregation", width=150),
+                   pn.widgets.Select.from_param(self.param.sort, name="Sort by", width=120),
+                   pn.widgets.Checkbox.from_param(self.param.ascending, name="Ascending",
+                                                  margin=(32, 10)),
+                   pn.widgets.IntInput.from_param(self.param.top_n, name="Top N", width=100)),
+            pn.widgets.MultiChoice.from_param(self.param.filter_columns, name="Filter on",
+                                              sizing_mode="stretch_width"),
+            self._filter_widgets, self._selection, self._code,
+            pn.Row(self._run_button, self._cancel_button, self._compare_button,
+                   pn.widgets.Checkbox.from_param(self.param.report,
+                                                  name="Performance report", margin=(12, 10))),
+            self._progress, self._messages,
+            sizing_mode="stretch_width")
+        return pn.Column(
+            form, self._result,
+            pn.Card(self._history, title="Run history (click a run to restore it)",
+                    collapsed=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+
+def spec_from(query: dict) -> GroupBySpec:
+    """The query that the tab's widget values (live or saved in a run) describe."""
+    filters = []
+    for column in query["filter_columns"]:
+        chosen = query["filters"].get(column, {})
+        if "values" in chosen:
+            filters.append(Filter(column, values=tuple(chosen["values"])))
+        elif chosen.get("low") is not None or chosen.get("high") is not None:
+            filters.append(Filter(column, low=chosen.get("low"), high=chosen.get("high")))
+    for column, (low, high) in (query["selection"] or {}).items():
+        filters.append(Filter(column, low=low, high=high))
+    return GroupBySpec(keys=tuple(query["keys"]), values=tuple(query["values"]),
+                       agg=query["agg"], filters=tuple(filters), sort=query["sort"],
+                       ascending=query["ascending"], top_n=query["top_n"])
+
+
+def _is_number(dtype: str) -> bool:
+    return dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
+
+
+def _is_range(dtype: str) -> bool:
+    return _is_number(dtype) or dtype.startswith("datetime")
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(a.sort_index(), b.sort_index(), check_dtype=False,
+                                      check_categorical=False, check_index_type=False)
+        return True
+    except AssertionError:
+        return False

@@ -1,0 +1,87 @@
+"""How a group-by result looks: the chart, the table, the figures and the history."""
+from __future__ import annotations
+
+import io
+
+import hvplot.pandas  # noqa: F401  (registers .hvplot)
+import pandas as pd
+import panel as pn
+
+from ..compute.groupby import GroupBySpec
+from ..jobs import Job
+
+
+def chart(result: pd.DataFrame, spec: GroupBySpec, limit: int):
+    """Bars for one key, a heatmap for two; at most ``limit`` groups drawn."""
+    shown = result.head(limit).reset_index()
+    title = f"{spec.agg} of {', '.join(spec.values)} by {', '.join(spec.keys)}"
+    if len(result) > limit:
+        title += f" (first {limit} of {len(result):,} groups; the table has all)"
+    for key in spec.keys:  # categories would list every category on the axis
+        shown[key] = shown[key].astype(str)
+    if len(spec.keys) == 2:
+        return shown.hvplot.heatmap(x=spec.keys[0], y=spec.keys[1], C=spec.values[0],
+                                    title=title, responsive=True, height=360,
+                                    colorbar=True, tools=["hover"])
+    if len(spec.keys) > 2:
+        label = " / ".join(spec.keys)
+        shown[label] = shown[list(spec.keys)].agg(" / ".join, axis=1)
+        x = label
+    else:
+        x = spec.keys[0]
+    return shown.hvplot.bar(x=x, y=list(spec.values), title=title, responsive=True,
+                            height=360, rot=45 if len(shown) > 8 else 0, legend="top_right")
+
+
+def table(result: pd.DataFrame) -> pn.widgets.Tabulator:
+    return pn.widgets.Tabulator(result.reset_index(), pagination="remote", page_size=15,
+                                disabled=True, show_index=False, sizing_mode="stretch_width",
+                                css_classes=["groupby-table"])
+
+
+def figures(job: Job) -> str:
+    stats = job.stats
+    parts = [f"**{stats.get('groups', 0):,}** groups",
+             f"**{stats.get('rows', 0):,}** rows scanned"]
+    if stats.get("tasks"):
+        parts.append(f"**{stats['tasks']:,}** tasks")
+    parts.append("**cached**: instant, no work on the cluster" if job.cached
+                 else f"**{job.elapsed:.2f} s**")
+    return " · ".join(parts)
+
+
+def csv_download(result: pd.DataFrame, dataset: str) -> pn.widgets.FileDownload:
+    return pn.widgets.FileDownload(
+        callback=lambda: io.StringIO(result.to_csv()), filename=f"{dataset}-groupby.csv",
+        label="Download CSV", button_type="default", css_classes=["download-csv"])
+
+
+def report_download(job: Job) -> pn.widgets.FileDownload | None:
+    if not job.report:
+        return None
+    return pn.widgets.FileDownload(
+        callback=lambda: io.StringIO(job.report), filename="dask-performance-report.html",
+        label="Download performance report", css_classes=["download-report"])
+
+
+def comparison(compare: dict) -> str:
+    """The side-by-side of one process of pandas and the cluster."""
+    if "refused" in compare:
+        return compare["refused"]
+    speedup = compare["pandas"] / compare["dask"] if compare["dask"] else float("nan")
+    verdict = "faster" if speedup >= 1 else "slower"
+    return (f"**pandas, one process:** {compare['pandas']:.2f} s · "
+            f"**Dask, {compare['threads']} worker threads:** {compare['dask']:.2f} s · "
+            f"**{speedup:.2f}×** ({'the cluster is' if speedup >= 1 else 'pandas is'} "
+            f"{verdict if speedup >= 1 else 'faster'}) · same result: "
+            f"{'yes' if compare['equal'] else 'NO'}")
+
+
+def history_frame(history: list[Job]) -> pd.DataFrame:
+    rows = [{
+        "time": job.started.strftime("%H:%M:%S") if job.started else "",
+        "dataset": job.dataset, "query": job.title, "status": job.status,
+        "seconds": round(job.elapsed, 2), "cached": job.cached,
+    } for job in history]
+    return pd.DataFrame(rows, columns=["time", "dataset", "query", "status", "seconds",
+                                       "cached"])
