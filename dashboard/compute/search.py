@@ -1,0 +1,331 @@
+"""Model search: a hyper-parameter grid cross-validated on the cluster, fit by fit.
+
+How the work is split: one future per (candidate, fold), not the joblib Dask
+backend nor dask-ml. The training data, the held-out split and the fold indices
+are scattered once under keys named after the run; every fit task refers to
+them. ``distributed.as_completed`` hands back each fit as it finishes, so the
+table, the heatmap and the progress fill in live; Cancel is ``client.cancel`` on
+the futures (queued fits never start); a fit that raises comes back as its
+message and fails only its candidate. The joblib backend hides the futures
+inside ``GridSearchCV.fit`` (no per-fit results until the end, no clean cancel)
+and dask-ml is not installed and shares work only for pipelines. Folds come
+from ``check_cv`` exactly as ``GridSearchCV`` makes them (stratified for
+classifiers) and results are assembled the way ``cv_results_`` is, so scores
+and the best candidate equal scikit-learn's.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from distributed import as_completed
+from sklearn.base import is_classifier
+from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv, train_test_split
+from sklearn.utils.multiclass import type_of_target
+
+from .. import config
+from ..jobs import JobContext
+from .estimators import SearchError, check_grid, estimator_kind
+from .fits import fit_and_score
+from .search_results import LocalRun, SearchResults
+
+SEED_SMALL_GRID = {"C": [0.001, 10.0], "kernel": ["rbf", "poly"]}
+SEED_LARGE_GRID = {"C": [0.001, 0.1, 1.0, 2.5, 5.0, 10.0], "kernel": ["rbf", "poly", "linear"],
+                   "shrinking": [True, False]}
+SCORINGS = {
+    "classification": ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "neg_log_loss"],
+    "regression": ["r2", "neg_mean_squared_error", "neg_mean_absolute_error"],
+}
+
+
+def setting(key: str, default):
+    """``workbench.search.<key>`` with the default it has when the YAML does not set it."""
+    return config.get(f"search.{key}", default)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """What to search: the estimator, its grid, the folds, the score, the held-out share."""
+
+    estimator: str = "SVC"
+    grid: Mapping[str, Sequence] = field(default_factory=lambda: dict(SEED_SMALL_GRID))
+    cv: int = 2
+    scoring: str | None = None  # None: the estimator's own score (accuracy, R²)
+    holdout: float = 0.0  # share of rows kept out of the search to score the refit
+    random_state: int = 0
+
+    @property
+    def scorer_name(self) -> str:
+        return self.scoring or ("accuracy" if self.kind.task == "classification" else "r2")
+
+    @property
+    def kind(self):
+        return estimator_kind(self.estimator)
+
+    def candidates(self) -> list[dict]:
+        """In ``GridSearchCV``'s order (``ParameterGrid``)."""
+        return list(ParameterGrid({k: list(v) for k, v in self.grid.items() if len(v)}))
+
+    def check(self) -> None:
+        """Everything that can be checked without the data."""
+        kind = self.kind
+        check_grid(self.estimator, self.grid)
+        if not 2 <= int(self.cv) <= 100:
+            raise SearchError(f"CV folds must be between 2 and 100; got {self.cv}.")
+        if self.scoring is not None and self.scoring not in SCORINGS[kind.task]:
+            raise SearchError(f"Scoring '{self.scoring}' does not fit a {kind.task} estimator; "
+                              f"use one of {', '.join(SCORINGS[kind.task])}.")
+        if not 0 <= self.holdout <= 0.5:
+            raise SearchError(f"The held-out share must be between 0 and 0.5; got {self.holdout}.")
+
+    def code(self) -> str:
+        """The search as a scikit-learn user would write it."""
+        grid = {k: list(v) for k, v in self.grid.items()}
+        scoring = f", scoring={self.scoring!r}" if self.scoring else ""
+        return f"GridSearchCV({self.kind.code()}, {grid}, cv={self.cv}{scoring})"
+
+
+def training_frame(ddf, target: str | None, features: Sequence[str]):
+    """The lazy columns a search needs; computing it brings them to the server."""
+    if not target:
+        raise SearchError("Choose a target column.")
+    if target not in ddf.columns:
+        raise SearchError(f"The target column '{target}' is not in the dataset.")
+    features = [f for f in features if f != target]
+    if not features:
+        raise SearchError("Choose at least one feature column (other than the target).")
+    missing = [f for f in features if f not in ddf.columns]
+    if missing:
+        raise SearchError(f"Feature columns not in the dataset: {', '.join(missing)}.")
+    return ddf[[*features, target]]
+
+
+def prepare_data(frame: pd.DataFrame, target: str, features: Sequence[str],
+                 encode: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Feature matrix, target and feature names; refuses what no estimator can fit."""
+    features = [f for f in features if f != target]
+    X = frame[features]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])
+            or pd.api.types.is_bool_dtype(X[c])]
+    text = [c for c in text if not pd.api.types.is_bool_dtype(X[c])]
+    if text and not encode:
+        raise SearchError(
+            f"Feature columns {_names(text)} are not numeric. Tick 'Encode categorical "
+            "features' to one-hot encode them, or leave them out of the features.")
+    if text:
+        X = pd.get_dummies(X, columns=text, dummy_na=False, dtype=float)
+    missing = X.isna().sum()
+    missing = missing[missing > 0]
+    if len(missing):
+        counts = ", ".join(f"'{c}' ({n:,} rows)" for c, n in missing.items())
+        raise SearchError(f"Feature columns have missing values: {counts}. Fill or drop those "
+                          "rows in the data, or leave the columns out of the features.")
+    y = frame[target]
+    if y.isna().any():
+        raise SearchError(f"The target '{target}' has {int(y.isna().sum()):,} missing values; "
+                          "drop those rows or choose another target.")
+    if len(frame) < 2:
+        raise SearchError("The data has fewer than two rows; a search needs more.")
+    return X.to_numpy(dtype=float), y.to_numpy(), list(X.columns)
+
+
+def _names(columns: Sequence[str]) -> str:
+    return ", ".join(f"'{c}'" for c in columns)
+
+
+@dataclass
+class SearchPlan:
+    """A checked search: the data split into search rows, held-out rows and folds."""
+
+    spec: SearchSpec
+    X: np.ndarray
+    y: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def candidates(self) -> list[dict]:
+        return self.spec.candidates()
+
+    @property
+    def n_fits(self) -> int:
+        return len(self.candidates) * len(self.folds)
+
+
+def plan_search(spec: SearchSpec, X: np.ndarray, y: np.ndarray,
+                feature_names: Sequence[str] = ()) -> SearchPlan:
+    """Check the spec against the data and make the folds ``GridSearchCV`` would make."""
+    spec.check()
+    kind = spec.kind
+    classifier = is_classifier(kind.make())
+    if classifier:
+        _check_classes(y, spec)
+    X_test = y_test = None
+    if spec.holdout:
+        X, X_test, y, y_test = train_test_split(
+            X, y, test_size=spec.holdout, random_state=spec.random_state,
+            stratify=y if classifier else None)
+    if classifier:
+        _check_classes(y, spec)
+    elif spec.cv > len(y):
+        raise SearchError(f"CV folds ({spec.cv}) is more than the {len(y)} rows searched.")
+    folds = list(check_cv(spec.cv, y, classifier=classifier).split(X, y))
+    fold_rows = min(len(train) for train, _ in folds)
+    for name, values in spec.grid.items():
+        if kind.hyper(name).at_most_fold_rows:
+            too_big = [v for v in values if isinstance(v, int) and v > fold_rows]
+            if too_big:
+                raise SearchError(
+                    f"{name}={too_big[0]} is larger than the {fold_rows:,} rows a CV fold "
+                    f"trains on; use at most {fold_rows:,} (or fewer folds, or more data).")
+    return SearchPlan(spec, X, y, folds, X_test, y_test, list(feature_names))
+
+
+def _check_classes(y: np.ndarray, spec: SearchSpec) -> None:
+    target_type = type_of_target(y)
+    if target_type == "continuous":
+        raise SearchError(f"The target looks continuous ({len(np.unique(y)):,} distinct "
+                          f"numbers); {spec.estimator} is a classifier: choose a regressor.")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise SearchError(f"The target has only one class ({classes[0]!r}); "
+                          "a classifier needs at least two.")
+    smallest = counts.argmin()
+    if spec.cv > counts[smallest]:
+        raise SearchError(
+            f"CV folds ({spec.cv}) is larger than the smallest class: {classes[smallest]!r} has "
+            f"{counts[smallest]} rows. Use at most {counts[smallest]} folds.")
+
+
+def estimate_seconds(plan: SearchPlan, threads: int) -> float:
+    """Rough wall time on ``threads`` workers: one fit on a sample, scaled to a fold."""
+    probe_rows = int(setting("probe-rows", 500))
+    train = plan.folds[0][0]
+    sample = train[:: max(1, len(train) // probe_rows)]
+    outcome = fit_and_score(plan.spec.kind.make(), plan.candidates[0], plan.X, plan.y,
+                            [(sample, sample)], 0, plan.spec.scorer_name)
+    per_fit = (outcome["fit_time"] + outcome["score_time"]) * \
+        (len(train) / len(sample)) ** plan.spec.kind.cost_exponent
+    return per_fit * plan.n_fits / max(1, threads)
+
+
+def confirmation_question(plan: SearchPlan, seconds: float, threads: int) -> str | None:
+    """A question to ask before dispatching a search this large, else None."""
+    if plan.n_fits <= setting("confirm-fits", 500) and seconds <= setting("confirm-seconds", 600):
+        return None
+    return (f"{len(plan.candidates):,} candidates × {len(plan.folds)} folds = "
+            f"{plan.n_fits:,} fits, roughly {_duration(seconds)} on {threads} worker "
+            "threads. Run it anyway?")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+async def run_search(ctx: JobContext, plan: SearchPlan,
+                     on_update: Callable[[SearchResults], None] | None = None) -> SearchResults:
+    """Every (candidate, fold) fit on the cluster, results as they land, then the refit."""
+    spec, candidates = plan.spec, plan.candidates
+    results = SearchResults.start(spec, candidates, len(plan.folds))
+    client, run = ctx.client, f"search-{uuid.uuid4().hex[:12]}"
+    start = time.perf_counter()
+    shared = {f"{run}-{name}": value for name, value in (
+        ("X", plan.X), ("y", plan.y), ("folds", plan.folds),
+        ("X_test", plan.X_test), ("y_test", plan.y_test)) if value is not None}
+    data = await client.scatter(shared, hash=False)
+    ctx.track(data.values())
+    X, y, folds = (data[f"{run}-{k}"] for k in ("X", "y", "folds"))
+    estimator, scoring = spec.kind.make(), spec.scorer_name
+    where, futures = {}, []
+    for c, params in enumerate(candidates):
+        for f in range(len(plan.folds)):
+            # Candidates in order, so the table and heatmap fill row by row.
+            future = client.submit(fit_and_score, estimator, params, X, y, folds, f, scoring,
+                                   key=f"{run}-fit-{c}-{f}", priority=len(candidates) - c)
+            where[future.key] = (c, f)
+            futures.append(future)
+    ctx.track(futures)
+    ctx.progress(0, results.total)
+    async for future in as_completed(futures):
+        c, f = where[future.key]
+        try:
+            outcome = await future
+        except Exception as e:  # the worker died or the task could not run
+            outcome = {"error": f"{type(e).__name__}: {e}", "fit_time": 0.0, "score_time": 0.0}
+        future.release()
+        results.record(c, f, outcome)
+        ctx.progress(results.done, results.total)
+        if on_update is not None:
+            on_update(results)
+    results.wall_time = time.perf_counter() - start
+    if plan.X_test is not None and results.best_index is not None:
+        refit = client.submit(fit_and_score, estimator, results.best_params, X, y, None, None,
+                              scoring, data[f"{run}-X_test"], data[f"{run}-y_test"],
+                              key=f"{run}-refit")
+        ctx.track([refit])
+        results.refit = await refit
+    if on_update is not None:
+        on_update(results)
+    return results
+
+
+class NeedsConfirmation(SearchError):
+    """The search is large enough to ask first; the message is the question."""
+
+
+async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[str],
+                 spec: SearchSpec, *, encode: bool = False, rows_estimate: int | None = None,
+                 confirmed: bool = False, compare: bool = False,
+                 on_update: Callable[[SearchResults], None] | None = None) -> SearchResults:
+    """A whole search as a job's work: load and check the data, ask if huge, fit, compare.
+
+    Every refusal (a bad value, bad data, a grid to confirm) is raised before
+    any fit is dispatched.
+    """
+    spec.check()
+    max_rows = setting("max-rows", 1_000_000)
+    if rows_estimate is not None and rows_estimate > max_rows:
+        raise SearchError(
+            f"This dataset has about {rows_estimate:,} rows; a search loads its rows into "
+            f"memory, up to {max_rows:,} (search.max-rows). Choose a smaller dataset.")
+    (frame,) = await ctx.compute(training_frame(ddf, target, features))
+    X, y, names = prepare_data(frame, target, features, encode)
+    plan = plan_search(spec, X, y, names)
+    limit = setting("compare-max-fits", 100)
+    if compare and plan.n_fits > limit:
+        raise SearchError(f"Compare with local runs in the app's own process, so it is limited "
+                          f"to {limit} fits (search.compare-max-fits); this grid has "
+                          f"{plan.n_fits:,}.")
+    if not confirmed:
+        threads = sum((await ctx.client.nthreads()).values())
+        seconds = await asyncio.to_thread(estimate_seconds, plan, threads)
+        question = confirmation_question(plan, seconds, threads)
+        if question:
+            raise NeedsConfirmation(question)
+    results = await run_search(ctx, plan, on_update)
+    if compare:
+        results.local = await asyncio.to_thread(run_local, plan)
+    return results
+
+
+def run_local(plan: SearchPlan, n_jobs: int = -1) -> LocalRun:
+    """The same grid and folds with scikit-learn's own ``GridSearchCV`` in this process."""
+    spec = plan.spec
+    search = GridSearchCV(spec.kind.make(), {k: list(v) for k, v in spec.grid.items()},
+                          cv=plan.folds, scoring=spec.scorer_name, n_jobs=n_jobs, refit=False)
+    start = time.perf_counter()
+    search.fit(plan.X, plan.y)
+    wall = time.perf_counter() - start
+    return LocalRun(wall_time=wall, n_jobs=n_jobs, best_params=search.best_params_,
+                    best_score=float(search.best_score_))

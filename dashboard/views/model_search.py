@@ -1,0 +1,338 @@
+"""The Model search tab: an estimator, a grid of its hyper-parameters, CV on the cluster, live."""
+from __future__ import annotations
+
+import asyncio
+
+import pandas as pd
+import panel as pn
+import param
+from dask.base import tokenize
+from panel.viewable import Viewer
+
+from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, EstimatorKind,
+                                  SearchError, parse_grid)
+from ..compute.search import (SCORINGS, SEED_LARGE_GRID, SEED_SMALL_GRID, NeedsConfirmation,
+                              SearchSpec, search)
+from ..compute.search_results import SearchResults, grid_axes
+from ..datasets.errors import explain_read
+from ..jobs import Job, JobRunner
+from . import model_search_results as show
+from .dataset_picker import DatasetPicker
+from .notify import notify
+
+KIND = "search"
+SEED_DATASET = "classification"
+PRESETS = {"Seed small grid (2 × 2)": SEED_SMALL_GRID,
+           "Seed large grid (36 candidates)": SEED_LARGE_GRID}
+HINTS = {
+    "real": "Numbers separated by commas, or logspace(-3, 1, 5) / linspace(0, 1, 5).",
+    "integer": "Whole numbers separated by commas, None, or range(1, 10, 2).",
+    "mixed": "Numbers or words (as scikit-learn allows) separated by commas.",
+}
+
+
+def grid_form(kind: EstimatorKind) -> param.Parameterized:
+    """A Parameterized holding the grid editor's entries for one estimator, one param each."""
+    params = {}
+    for hyper in kind.hypers:
+        if hyper.kind in ("choice", "boolean"):
+            params[hyper.name] = param.ListSelector(
+                default=list(hyper.default), objects=kind.choices(hyper.name),
+                doc=f"Values of {hyper.name} to try; none: its default.")
+        else:
+            params[hyper.name] = param.String(default=str(hyper.default), doc=HINTS[hyper.kind])
+    return param.parameterized_class(f"{kind.name}Grid", params)(name=f"{kind.name} grid")
+
+
+class ModelSearchView(Viewer):
+    """Estimator, grid, folds, scoring, target and features; Run, Cancel, Compare with local."""
+
+    datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
+    jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
+
+    estimator = param.Selector(default="SVC", objects=CLASSIFIERS, doc=(
+        "The estimator; regressors are offered when the target is numeric."))
+    grid = param.ClassSelector(class_=param.Parameterized, doc=(
+        "The grid editor's entries for the chosen estimator."))
+    cv = param.Integer(default=2, bounds=(2, 20), doc="CV folds (stratified for classifiers).")
+    scoring = param.Selector(default="accuracy", objects=SCORINGS["classification"],
+                             doc="How a fold's fit is scored.")
+    holdout = param.Number(default=0.2, bounds=(0, 0.5), step=0.05, doc=(
+        "Share of rows kept out of the search to score the refit best model; "
+        "0 searches all rows (as the seed did)."))
+    target = param.Selector(default=None, objects=[], allow_None=True, doc="Target column.")
+    features = param.ListSelector(default=[], objects=[], doc="Feature columns.")
+    encode = param.Boolean(default=False, doc="One-hot encode non-numeric feature columns.")
+    heat_x = param.Selector(default=None, objects=[], allow_None=True, doc="Heatmap x axis.")
+    heat_y = param.Selector(default=None, objects=[], allow_None=True, doc="Heatmap y axis.")
+
+    job = param.ClassSelector(class_=Job, default=None, allow_None=True, doc="The shown run.")
+    results = param.ClassSelector(class_=SearchResults, default=None, allow_None=True,
+                                  doc="The shown run's results, filled in live.")
+    question = param.String(default="", doc="A large search to confirm before it runs.")
+    error = param.String(default="", doc="Why the last run did not give a result.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._forms: dict[str, param.Parameterized] = {}
+        self._dtypes: dict[str, str] = {}
+        self._on_estimator()
+        self._buttons = {}
+        for label, action, style in (("Run search", self.run, "primary"),
+                                     ("Compare with local", self.compare, "default"),
+                                     ("Cancel", self.cancel, "warning"),
+                                     ("Run anyway", self.run_confirmed, "danger"),
+                                     *((name, self._preset_action(name), "light")
+                                       for name in PRESETS)):
+            button = pn.widgets.Button(label=label, button_type=style,
+                                       css_classes=[_css(label)])
+            button.on_click(action)
+            self._buttons[label] = button
+        self._buttons["Cancel"].disabled = True
+        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False,
+                                           height=260, sizing_mode="stretch_width",
+                                           css_classes=["search-table"])
+        self._heatmap = pn.pane.HoloViews(show.heatmap(None, None, None),
+                                          sizing_mode="stretch_width",
+                                          css_classes=["search-heatmap"])
+        self.datasets.param.watch(self._on_schema, "summary")
+        self._on_schema()
+
+    # -- choices that follow the data and the estimator ---------------------
+
+    def _on_schema(self, *_) -> None:
+        summary = self.datasets.summary
+        if summary is None or summary.columns == self._dtypes:
+            return
+        self._dtypes = dtypes = summary.columns
+        columns = list(dtypes)
+        self.param.target.objects = columns
+        self.param.features.objects = columns
+        default = self.datasets.dataset.target
+        target = default if default in columns else (
+            self.target if self.target in columns else None)
+        self.param.update(target=target, features=[c for c in columns if c != target])
+        self._on_target()
+
+    @param.depends("target", watch=True)
+    def _on_target(self) -> None:
+        numeric = _is_number(self._dtypes.get(self.target, ""))
+        self.param.estimator.objects = CLASSIFIERS + (REGRESSORS if numeric else [])
+        if self.estimator not in self.param.estimator.objects:
+            self.estimator = CLASSIFIERS[0]
+        if self.target in self.features:
+            self.features = [f for f in self.features if f != self.target]
+
+    @param.depends("estimator", watch=True)
+    def _on_estimator(self) -> None:
+        kind = ESTIMATORS[self.estimator]
+        if self.estimator not in self._forms:
+            self._forms[self.estimator] = grid_form(kind)
+        self.param.scoring.objects = SCORINGS[kind.task]
+        if self.scoring not in SCORINGS[kind.task]:
+            self.scoring = SCORINGS[kind.task][0]
+        self.grid = self._forms[self.estimator]
+
+    def entries(self) -> dict:
+        return {h.name: getattr(self.grid, h.name) for h in ESTIMATORS[self.estimator].hypers}
+
+    def spec(self) -> SearchSpec:
+        """The search the widgets describe (SearchError when an entry cannot be read)."""
+        return SearchSpec(estimator=self.estimator, grid=parse_grid(self.estimator, self.entries()),
+                          cv=self.cv, scoring=self.scoring, holdout=self.holdout)
+
+    def apply_preset(self, name: str) -> None:
+        """The seed's estimator, data, folds and grid: SVC on make_classification, cv=2."""
+        if self.datasets.dataset_name != SEED_DATASET:
+            self.datasets.dataset_name = SEED_DATASET
+        dataset = self.datasets.dataset
+        dataset.param.update({o: dataset.param[o].default for o in dataset.options})
+        self.param.update(estimator="SVC", cv=2, scoring="accuracy", holdout=0.0,
+                          question="", error="")
+        kind, grid = ESTIMATORS["SVC"], PRESETS[name]
+        self.grid.param.update({h.name: _entry(h.kind, grid.get(h.name, [])) for h in kind.hypers})
+
+    def _preset_action(self, name: str):
+        return lambda event: self.apply_preset(name)
+
+    # -- running -------------------------------------------------------------
+
+    async def run(self, event=None, confirmed: bool = False, compare: bool = False) -> Job | None:
+        """Check everything, ask before a huge grid, dispatch the fits, show them as they land."""
+        self.param.update(error="", question="")
+        dataset, summary = self.datasets.dataset, self.datasets.summary
+        try:
+            spec = self.spec()
+            spec.check()
+        except SearchError as e:
+            return self._fail(str(e))
+        target, features, encode = self.target, list(self.features), self.encode
+        job = Job(kind=KIND, title=spec.code(), dataset=self.datasets.dataset_name,
+                  settings=self.settings())
+        axes = grid_axes(spec.candidates())
+        self.param.heat_x.objects = self.param.heat_y.objects = axes
+        self.param.update(job=job, results=None, heat_x=(axes[:1] or [None])[0],
+                          heat_y=(axes[1:2] or [None])[0])
+
+        async def work(ctx):
+            ddf = await asyncio.to_thread(dataset.to_dask)
+            try:
+                return await search(ctx, ddf, target, features, spec, encode=encode,
+                                    rows_estimate=summary.rows_estimate if summary else None,
+                                    confirmed=confirmed, compare=compare,
+                                    on_update=self._on_update)
+            except NeedsConfirmation as e:
+                self.question = str(e)
+                raise
+
+        self._busy(True)
+        try:
+            await self.jobs.run(
+                job, work, explain=lambda e: str(explain_read(e, dataset) or _failure(e)),
+                cache_key=None if compare else tokenize(
+                    dataset.cache_token(), spec.code(), target, features, encode))
+        finally:
+            self._busy(False)
+        if job.status == "done":
+            self.results = job.result
+        elif job.status == "failed" and not self.question:
+            self._fail(job.error)
+        elif job.status == "cancelled" and self.job is job:
+            notify(job.error, "warning", 4000)
+        return job
+
+    async def run_confirmed(self, event=None) -> Job | None:
+        return await self.run(confirmed=True)
+
+    async def compare(self, event=None) -> Job | None:
+        """The same grid on the cluster and with scikit-learn n_jobs=-1 in this process."""
+        return await self.run(compare=True)
+
+    async def cancel(self, event=None) -> None:
+        """Stop the search: queued fits never start and the cluster drops the data."""
+        await self.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
+
+    def _on_update(self, results: SearchResults) -> None:
+        self.results = results
+        self.param.trigger("results")
+
+    def settings(self) -> dict:
+        """Everything a run depends on, to restore it from the history."""
+        dataset = self.datasets.dataset
+        return {"dataset": self.datasets.dataset_name,
+                "options": {o: getattr(dataset, o) for o in dataset.options},
+                "search": {"estimator": self.estimator, "grid": self.entries(), "cv": self.cv,
+                           "scoring": self.scoring, "holdout": self.holdout,
+                           "target": self.target, "features": list(self.features),
+                           "encode": self.encode}}
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        notify(message)
+
+    def _busy(self, busy: bool) -> None:
+        for label, button in self._buttons.items():
+            button.disabled = busy if label != "Cancel" else not busy
+
+    # -- rendering -----------------------------------------------------------
+
+    @param.depends("grid")
+    def _grid_editor(self):
+        widgets = {name: {"type": pn.widgets.MultiChoice} for name, p in self.grid.param.objects(
+            ).items() if isinstance(p, param.ListSelector)}
+        widgets.update({name: {"type": pn.widgets.CheckButtonGroup} for name, p in
+                        self.grid.param.objects().items()
+                        if isinstance(p, param.ListSelector) and p.objects == [True, False]})
+        return pn.Param(self.grid, widgets=widgets, show_name=False, sizing_mode="stretch_width",
+                        css_classes=["search-grid"])
+
+    @param.depends("job.status", "job.done", "job.total", "results")
+    def _progress(self):
+        job, results = self.job, self.results
+        if job is None or (job.status != "running" and results is None):
+            return None
+        if results is not None:
+            done, total, what = results.done, results.total, "fits done"
+        else:
+            done, total, what = job.done, job.total, "tasks reading the data"
+        return pn.Row(
+            pn.indicators.Progress(value=done if total else -1, max=max(total, 1), width=300,
+                                   css_classes=["search-progress"]),
+            pn.pane.Markdown(f"{done} / {total} {what}", css_classes=["search-progress-text"]))
+
+    @param.depends("question", "error")
+    def _messages(self):
+        if self.question:
+            return pn.Column(pn.pane.Alert(self.question, alert_type="warning",
+                                           css_classes=["search-question"]),
+                             self._buttons["Run anyway"])
+        if self.error:
+            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["search-error"])
+        return None
+
+    @param.depends("results", watch=True)
+    def _fill_table(self) -> None:
+        self._table.value = self.results.table() if self.results is not None else pd.DataFrame()
+
+    @param.depends("results", "heat_x", "heat_y", watch=True)
+    def _draw_heatmap(self) -> None:
+        self._heatmap.object = show.heatmap(self.results, self.heat_x, self.heat_y)
+
+    @param.depends("results")
+    def _best(self):
+        threads = self.jobs.manager.n_threads if self.jobs.manager is not None else 0
+        return pn.Column(
+            pn.pane.Markdown(show.best(self.results), css_classes=["search-best"]),
+            pn.pane.Markdown(show.comparison(self.results, threads),
+                             css_classes=["search-compare"]),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        form = pn.Column(
+            pn.Row(pn.widgets.Select.from_param(self.param.estimator, name="Estimator", width=230),
+                   pn.widgets.IntInput.from_param(self.param.cv, name="CV folds", width=100),
+                   pn.widgets.Select.from_param(self.param.scoring, name="Scoring", width=170),
+                   pn.widgets.FloatInput.from_param(self.param.holdout, name="Held-out share",
+                                                    width=120)),
+            pn.Row(pn.widgets.Select.from_param(self.param.target, name="Target", width=200),
+                   pn.widgets.MultiChoice.from_param(self.param.features, name="Features",
+                                                     sizing_mode="stretch_width")),
+            pn.widgets.Checkbox.from_param(self.param.encode,
+                                           name="Encode categorical features (one-hot)"),
+            pn.pane.Markdown("**Grid** — values to try per parameter; empty: not searched.",
+                             margin=(10, 5, 0, 5)),
+            self._grid_editor,
+            pn.Row(*(self._buttons[name] for name in PRESETS)),
+            pn.Row(*(self._buttons[name] for name in
+                     ("Run search", "Cancel", "Compare with local"))),
+            self._progress, self._messages,
+            sizing_mode="stretch_width")
+        results = pn.Column(
+            self._best,
+            pn.Row(pn.widgets.Select.from_param(self.param.heat_x, name="Heatmap x", width=160),
+                   pn.widgets.Select.from_param(self.param.heat_y, name="Heatmap y", width=160)),
+            self._heatmap, self._table, sizing_mode="stretch_width")
+        return pn.Column(form, results, sizing_mode="stretch_width")
+
+
+def _entry(kind: str, values: list):
+    """A grid editor entry for ``values``: the list for choices, text for numbers."""
+    if kind in ("choice", "boolean"):
+        return list(values)
+    return ", ".join(str(v) for v in values)
+
+
+def _failure(e: Exception) -> str:
+    return f"The search failed: {type(e).__name__}: {e}"
+
+
+def _css(label: str) -> str:
+    return "search-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+
+
+def _is_number(dtype: str) -> bool:
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return False
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
