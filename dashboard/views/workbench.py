@@ -12,6 +12,7 @@ from ..jobs import JobRunner
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
 from .groupby import GroupByView
+from .model_search import ModelSearchView
 from .panes import DaskPanes, in_server_session
 
 TITLE = "Dask Workbench"
@@ -36,6 +37,7 @@ class Workbench(Viewer):
         self.tabs = pn.Tabs(
             ("Data", self.datasets.preview),
             ("Group-by", self.groupby),
+            ("Model search", ModelSearchView(**tab_params)),
             dynamic=False, sizing_mode="stretch_width",
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
