@@ -19,7 +19,10 @@ from typing import Any
 
 import param
 from distributed import Client, Future, performance_report
+from distributed.comm import CommClosedError, connect
+from distributed.diagnostics.progress import Progress
 from distributed.diagnostics.progressbar import ProgressBar
+from distributed.protocol.pickle import dumps
 
 from . import config
 from .cluster import ClusterManager, ClusterUnavailable
@@ -93,14 +96,60 @@ CACHE = ResultCache(config.get("jobs.cache-size"))
 
 
 class _TaskProgress(ProgressBar):
-    """distributed's own progress feed (tasks done over all, counted on the scheduler)."""
+    """distributed's own progress feed: tasks done over all, counted on the scheduler.
+
+    ``Progress.setup`` on the scheduler polls until every key exists. A job that
+    finishes (or is cancelled) before the feed arrives would leave that poll
+    running forever, so our setup gives up after a bound and reports finished.
+    """
+
+    SETUP_TIMEOUT = 5.0
 
     def __init__(self, futures, client: Client, job: Job):
         super().__init__(futures, scheduler=client.scheduler.address, interval="200ms")
         self._job = job
 
-    def _draw_bar(self, remaining=0, all=0, **kwargs):
-        self._job.param.update(total=all, done=all - remaining)
+    async def listen(self, futures=()):
+        """Feed ``job`` until the scheduler says finished; holding ``futures`` till then
+        keeps their keys alive for the feed's setup."""
+        keys, timeout = self.keys, self.SETUP_TIMEOUT
+
+        async def setup(scheduler):
+            deadline = time.monotonic() + timeout
+            while not keys.issubset(scheduler.tasks):
+                if time.monotonic() > deadline:
+                    return None
+                await asyncio.sleep(0.05)
+            progress = Progress(keys, scheduler, complete=True)
+            await progress.setup()
+            return progress
+
+        def function(scheduler, progress):
+            if progress is None:
+                return {"all": 0, "remaining": 0, "status": "finished"}
+            return {"all": len(progress.all_keys), "remaining": len(progress.keys),
+                    "status": progress.status}
+
+        client = self.client()
+        self.comm = await connect(self.scheduler, **client.connection_args)
+        try:
+            await self.comm.write({"op": "feed", "setup": dumps(setup),
+                                   "function": dumps(function), "interval": self.interval},
+                                  serializers=client._serializers)
+            while True:
+                response = await self.comm.read(deserializers=client._deserializers)
+                if response["all"]:
+                    self._job.param.update(total=response["all"],
+                                           done=response["all"] - response["remaining"])
+                if response["status"] in ("error", "finished"):
+                    break
+        except CommClosedError:
+            pass
+        finally:
+            self.comm.abort()
+
+
+_LISTENERS: set[asyncio.Task] = set()  # progress feeds still running (kept from GC)
 
 
 class JobContext:
@@ -122,15 +171,12 @@ class JobContext:
         """Compute Dask collections on the cluster with live task progress."""
         futures = self.client.compute(list(collections))
         self.track(futures)
-        bar = _TaskProgress(futures, self.client, self.job)
-        listener = asyncio.ensure_future(bar.listen())
-        try:
-            return await self.client.gather(futures)
-        finally:
-            listener.cancel()
-            # The feed may lag the gather by one interval: the work is complete.
-            if self.job.total:
-                self.job.done = self.job.total
+        # The feed outlives a fast gather by up to one interval; it is not awaited.
+        listener = asyncio.ensure_future(
+            _TaskProgress(futures, self.client, self.job).listen(futures))
+        _LISTENERS.add(listener)
+        listener.add_done_callback(_LISTENERS.discard)
+        return await self.client.gather(futures)
 
     async def release(self) -> None:
         """Cancel whatever is still on the cluster (a no-op for finished futures)."""

@@ -107,7 +107,6 @@ class FlightsDataset(Dataset):
     options = ("format",)
 
     name = param.String(default="nyc-flights")
-    groupby = param.List(default=['origin'], item_type=str)
     values = param.List(default=['dep_delay'], item_type=str)
     description = param.String(default=(
         "Real: all 336,776 flights that departed NYC (EWR, JFK, LGA) in 2013, "

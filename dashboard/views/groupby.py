@@ -27,8 +27,8 @@ class GroupByView(Viewer):
     datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
     jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
 
-    keys = param.ListSelector(default=[], objects=[], doc="Columns to group by.")
-    values = param.ListSelector(default=[], objects=[], doc="Columns to aggregate.")
+    group_by = param.ListSelector(default=[], objects=[], doc="Columns to group by.")
+    value_columns = param.ListSelector(default=[], objects=[], doc="Columns to aggregate.")
     agg = param.Selector(default="mean", objects=list(AGGREGATIONS), doc="The aggregation.")
     filter_columns = param.ListSelector(default=[], objects=[], doc="Columns to filter on.")
     filters = param.Dict(default={}, doc=(
@@ -83,15 +83,15 @@ class GroupByView(Viewer):
         columns = list(dtypes)
         dataset = self.datasets.dataset
         numeric = [c for c in columns if _is_number(dtypes[c])]
-        keys = [k for k in self.keys if k in columns] or [
-            k for k in dataset.groupby if k in columns] or [
+        keys = [k for k in self.group_by if k in columns] or [
+            k for k in dataset.groupby if k in columns][:1] or [
             c for c in columns if not _is_number(dtypes[c])][:1] or columns[:1]
-        values = [v for v in self.values if v in columns and v not in keys] or [
+        values = [v for v in self.value_columns if v in columns and v not in keys] or [
             v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
             c for c in numeric if c not in keys][:1]
-        for p in (self.param.keys, self.param.values, self.param.filter_columns):
+        for p in (self.param.group_by, self.param.value_columns, self.param.filter_columns):
             p.objects = columns
-        self.param.update(keys=keys, values=values,
+        self.param.update(group_by=keys, value_columns=values,
                           filter_columns=[c for c in self.filter_columns if c in columns],
                           filters={c: f for c, f in self.filters.items() if c in columns},
                           selection=None)
@@ -107,7 +107,7 @@ class GroupByView(Viewer):
             "dataset": self.datasets.dataset_name,
             "options": {o: getattr(dataset, o) for o in dataset.options},
             "query": {name: getattr(self, name) for name in (
-                "keys", "values", "agg", "filter_columns", "filters", "selection", "sort",
+                "group_by", "value_columns", "agg", "filter_columns", "filters", "selection", "sort",
                 "ascending", "top_n")},
         }
 
@@ -279,7 +279,7 @@ class GroupByView(Viewer):
             notify(f"Could not list the values of '{column}': {job.error}")
         self.choices = {**self.choices, column: options}
 
-    @param.depends("keys", "values", "agg", "filter_columns", "filters", "selection",
+    @param.depends("group_by", "value_columns", "agg", "filter_columns", "filters", "selection",
                    "sort", "ascending", "top_n")
     def _code(self):
         try:
@@ -339,9 +339,9 @@ class GroupByView(Viewer):
 
     def __panel__(self):
         form = pn.Column(
-            pn.widgets.MultiChoice.from_param(self.param.keys, name="Group by",
+            pn.widgets.MultiChoice.from_param(self.param.group_by, name="Group by",
                                               sizing_mode="stretch_width"),
-            pn.widgets.MultiChoice.from_param(self.param.values, name="Value",
+            pn.widgets.MultiChoice.from_param(self.param.value_columns, name="Value",
                                               sizing_mode="stretch_width"),
             pn.Row(pn.widgets.Select.from_param(self.param.agg, name="Aggregation", width=150),
                    pn.widgets.Select.from_param(self.param.sort, name="Sort by", width=120),
@@ -374,7 +374,7 @@ def spec_from(query: dict) -> GroupBySpec:
             filters.append(Filter(column, low=chosen.get("low"), high=chosen.get("high")))
     for column, (low, high) in (query["selection"] or {}).items():
         filters.append(Filter(column, low=low, high=high))
-    return GroupBySpec(keys=tuple(query["keys"]), values=tuple(query["values"]),
+    return GroupBySpec(keys=tuple(query["group_by"]), values=tuple(query["value_columns"]),
                        agg=query["agg"], filters=tuple(filters), sort=query["sort"],
                        ascending=query["ascending"], top_n=query["top_n"])
 
