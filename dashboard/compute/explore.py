@@ -1,0 +1,208 @@
+"""All-rows views: datashader aggregates of a Dask DataFrame, as lazy graphs for the cluster.
+
+Design. The app's client is asynchronous, lives on Panel's event loop and is not
+the default, so HoloViews' ``rasterize`` on a Dask DataFrame would aggregate with
+dask's local threaded scheduler inside the web server, blocking every session
+while it runs. The options were:
+
+- A synchronous client in a thread, made the default with
+  ``dask.config.set(scheduler=client)``: that setting is process-wide for the whole
+  aggregation (seconds), so other sessions' computes would be redirected, and two
+  threads entering and leaving it out of order leave it set for good; a newer zoom
+  cannot cancel the older one's tasks either (their keys are not ours).
+- A task on a worker that runs datashader there (``dask.compute`` inside a task
+  uses the worker's client): public API, but an orphaned inner computation keeps
+  running after its outer task is cancelled.
+- Here: datashader builds its own aggregation graph (``Canvas.points`` on the Dask
+  DataFrame: its chunk/combine/finalize reductions and its xarray result) and, at
+  the moment it would compute, hands that graph to the scheduler dask tells it to
+  use. ``aggregate`` supplies a scheduler that keeps the graph instead of running
+  it, and returns it as a ``Delayed``. The view computes that through the job
+  runner (``JobContext.compute``) on the asynchronous client: the work runs on the
+  cluster and shows in the task stream, the loop only awaits, and a newer zoom
+  cancels the older job's futures, so the cluster drops stale work too. The
+  scheduler override lasts only while the graph is built (milliseconds, no
+  computing) and anything another thread computes meanwhile runs as it would have.
+
+HoloViews and Bokeh then do the colour mapping on the computed aggregate
+(``hv.Image``, ``nodata=0`` for counts as HoloViews' own ``rasterize`` sets it);
+nothing here bins or colours by hand. No Panel import: benchmarks and notebooks
+call these functions directly, e.g.
+``await client.compute(aggregate(frame, "dep_delay", "arr_delay", ...))``.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import dask.threaded
+import datashader as ds
+import numpy as np
+import pandas as pd
+from dask.delayed import Delayed
+from pandas.api import types as ptypes
+
+AGGREGATIONS = ("count", "mean")
+
+
+class ExploreError(ValueError):
+    """The plot cannot be drawn as asked; the message is a sentence meant for the user."""
+
+
+def is_plottable(dtype) -> bool:
+    """Numbers datashader can place on an axis (booleans and categories are not)."""
+    return ptypes.is_numeric_dtype(dtype) and not ptypes.is_bool_dtype(dtype)
+
+
+def numeric_columns(dtypes: pd.Series) -> list[str]:
+    """Names of the columns that can be an axis, a colour or a histogram, in order."""
+    return [name for name, dtype in dtypes.items() if is_plottable(dtype)]
+
+
+def check_columns(dtypes: pd.Series, roles: dict[str, str | None]) -> None:
+    """Refuse a missing or non-numeric column, naming its role: ``{"x axis": "dep_delay"}``."""
+    for role, column in roles.items():
+        if column is None:
+            raise ExploreError(f"Choose a column for the {role}.")
+        if column not in dtypes.index:
+            raise ExploreError(f"There is no column '{column}' in this dataset to use for the "
+                               f"{role}.")
+        if not is_plottable(dtypes[column]):
+            raise ExploreError(
+                f"'{column}' is not numeric (its type is {dtypes[column]}), so it cannot be the "
+                f"{role}; choose a numeric column such as "
+                f"{', '.join(numeric_columns(dtypes)[:3]) or 'a measurement'}.")
+
+
+def frame_for(ddf: dd.DataFrame, columns: list[str]) -> dd.DataFrame:
+    """The columns a view reads, projected and optimised: the frame to aggregate or persist.
+
+    Optimising before persisting matters: a lazily projected root ``read_parquet``
+    that is persisted keeps its pre-fusion partition count and later computes fail
+    with lost dependencies (dask/dask#12488). Only numeric columns reach datashader,
+    so it never computes categories of its own while its graph is captured.
+    """
+    return ddf[list(dict.fromkeys(columns))].optimize()
+
+
+def column_stats(ddf: dd.DataFrame, columns: list[str]):
+    """Lazy (non-missing counts, minima, maxima) of ``columns``: one pass on the cluster."""
+    frame = ddf[list(dict.fromkeys(columns))]
+    return frame.count(), frame.min(), frame.max()
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What a column spans: rows with a value, the lowest and the highest."""
+
+    count: int
+    low: float
+    high: float
+
+
+def extents(count: pd.Series, low: pd.Series, high: pd.Series) -> dict[str, Extent]:
+    """Computed ``column_stats`` as one ``Extent`` per column."""
+    return {name: Extent(int(count[name]), float(low[name]), float(high[name]))
+            for name in count.index}
+
+
+def check_extent(column: str, extent: Extent, role: str, axis: bool = True) -> tuple[float, float]:
+    """``(low, high)`` of a column that can be drawn, else a sentence saying why not."""
+    if extent.count == 0:
+        raise ExploreError(f"'{column}' has no values (it is missing in every row), so there is "
+                           f"nothing to draw for the {role}.")
+    if not (math.isfinite(extent.low) and math.isfinite(extent.high)):
+        raise ExploreError(f"'{column}' holds infinite values, so the {role} has no finite "
+                           "range; choose another column or filter them out first.")
+    if axis and extent.low == extent.high:
+        raise ExploreError(f"'{column}' has the same value ({extent.low:g}) in every row: a "
+                           f"constant column has no range to spread along the {role}.")
+    return extent.low, extent.high
+
+
+def reduction(agg: str, value: str | None = None):
+    """The datashader reduction for ``count`` or ``mean`` of ``value``."""
+    if agg == "count":
+        return ds.count()
+    if agg == "mean":
+        if value is None:
+            raise ExploreError("Choose the column whose mean colours the plot.")
+        return ds.mean(value)
+    raise ExploreError(f"Unknown aggregation '{agg}'; choose one of {', '.join(AGGREGATIONS)}.")
+
+
+class _GraphKept(Exception):
+    """Carries the graph datashader asked its scheduler to run."""
+
+
+class _KeepGraph:
+    """A dask scheduler that keeps the first graph this thread asks it to run.
+
+    Any other compute (another thread, or after the first) runs on the threaded
+    scheduler, which is what this app's server-side computes use anyway.
+    """
+
+    def __init__(self):
+        self._thread = threading.get_ident()
+        self._armed = True
+
+    def __call__(self, graph, keys, **kwargs):
+        if self._armed and threading.get_ident() == self._thread:
+            self._armed = False
+            raise _GraphKept(graph, keys)
+        return dask.threaded.get(graph, keys, **kwargs)
+
+    def disarm(self) -> None:
+        self._armed = False
+
+
+def aggregate(ddf: dd.DataFrame, x: str, y: str, agg: str = "count", value: str | None = None,
+              *, x_range: tuple[float, float], y_range: tuple[float, float],
+              width: int, height: int) -> Delayed:
+    """Datashader's ``Canvas.points`` aggregate of every row, as a lazy ``Delayed``.
+
+    Its result is an ``xarray.DataArray`` of ``height`` x ``width`` pixels over the
+    given ranges: counts of rows per pixel (``agg="count"``) or the mean of
+    ``value`` per pixel (NaN where no row falls). Nothing is read until it is
+    computed, e.g. ``await client.compute(...)`` or ``dask.compute(...)``.
+    """
+    check_columns(ddf.dtypes, {"x axis": x, "y axis": y,
+                               **({"colour": value} if agg == "mean" else {})})
+    canvas = ds.Canvas(plot_width=int(width), plot_height=int(height),
+                       x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range)))
+    how = reduction(agg, value)
+    frame = frame_for(ddf, [x, y] + ([value] if agg == "mean" else []))
+    keeper = _KeepGraph()
+    try:
+        with dask.config.set(scheduler=keeper):
+            canvas.points(frame, x, y, agg=how)
+    except _GraphKept as kept:
+        graph, keys = kept.args
+    else:  # pragma: no cover - a datashader that no longer asks dask to compute
+        raise RuntimeError("datashader computed the aggregate instead of handing over its graph")
+    finally:
+        keeper.disarm()
+    (key,) = keys
+    return Delayed(key, graph.__dask_graph__() if hasattr(graph, "__dask_graph__") else graph)
+
+
+def within(ddf: dd.DataFrame, bounds: dict[str, tuple[float, float]]) -> dd.DataFrame:
+    """Rows whose columns lie inside ``bounds`` (``{column: (low, high)}``, both included)."""
+    for column, (low, high) in bounds.items():
+        ddf = ddf[(ddf[column] >= low) & (ddf[column] <= high)]
+    return ddf
+
+
+def histogram(ddf: dd.DataFrame, column: str, value_range: tuple[float, float], bins: int,
+              bounds: dict[str, tuple[float, float]] | None = None):
+    """Lazy ``(counts, edges)`` of ``column`` over the rows inside ``bounds`` (dask's histogram)."""
+    values = within(ddf, bounds or {})[column].dropna().to_dask_array()
+    low, high = value_range
+    if low == high:  # a constant column: one bin around its value, as numpy would draw it
+        low, high = low - 0.5, high + 0.5
+    return da.histogram(values, bins=int(bins), range=(low, high))
+
