@@ -138,7 +138,7 @@ class _TaskProgress(ProgressBar):
                                   serializers=client._serializers)
             while True:
                 response = await self.comm.read(deserializers=client._deserializers)
-                if response["all"]:
+                if response["all"] and not self._job.finished:
                     self._job.param.update(total=response["all"],
                                            done=response["all"] - response["remaining"])
                 if response["status"] in ("error", "finished"):
@@ -248,7 +248,8 @@ class JobRunner(param.Parameterized):
                 self.manager.client.status == "running" else self._lost_message()
             job.param.update(status="failed", error=message, elapsed=time.perf_counter() - t0)
         else:
-            job.param.update(status="done", result=result, elapsed=time.perf_counter() - t0)
+            job.param.update(status="done", result=result, done=max(job.done, job.total),
+                             elapsed=time.perf_counter() - t0)
             CACHE.put(cache_key, result, job.stats)
         finally:
             if self._running.get(job.kind, (None,))[0] is task:
