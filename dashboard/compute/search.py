@@ -194,6 +194,7 @@ def _check_classes(y: np.ndarray, spec: SearchSpec) -> None:
         raise SearchError(f"The target looks continuous ({len(np.unique(y)):,} distinct "
                           f"numbers); {spec.estimator} is a classifier: choose a regressor.")
     classes, counts = np.unique(y, return_counts=True)
+    classes = classes.tolist()  # plain Python values read better than np.int64(1)
     if len(classes) < 2:
         raise SearchError(f"The target has only one class ({classes[0]!r}); "
                           "a classifier needs at least two.")
@@ -257,7 +258,7 @@ async def run_search(ctx: JobContext, plan: SearchPlan,
             futures.append(future)
     ctx.track(futures)
     ctx.progress(0, results.total)
-    async for future in as_completed(futures):
+    async for future in as_completed(futures, loop=client.loop):
         c, f = where[future.key]
         try:
             outcome = await future

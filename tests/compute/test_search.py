@@ -1,0 +1,276 @@
+"""Model search on a real LocalCluster: same results as GridSearchCV, live, cancellable, refusing bad input."""
+from __future__ import annotations
+
+import asyncio
+
+import dask.config
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from dashboard.cluster import ClusterManager
+from dashboard.compute.estimators import SearchError, check_grid, parse_grid
+from dashboard.compute.search import (SEED_LARGE_GRID, SearchSpec,
+                                      confirmation_question, plan_search, search)
+from dashboard.datasets.classification import ClassificationDataset, classification_arrays
+from dashboard.jobs import CACHE, Job, JobRunner
+
+FEATURES = ["f0", "f1", "f2", "f3"]
+
+
+@pytest.fixture
+async def runner(local_cluster):
+    manager = ClusterManager(address=local_cluster.scheduler_address)
+    await manager.start()
+    yield JobRunner(manager=manager)
+    await manager.close()
+
+
+def small_frame(n_samples: int = 300, **columns) -> pd.DataFrame:
+    X, y = classification_arrays(n_samples=n_samples)
+    return pd.DataFrame(X, columns=FEATURES).assign(y=y, **columns)
+
+
+def lazy(frame: pd.DataFrame) -> dd.DataFrame:
+    return dd.from_pandas(frame, npartitions=2)
+
+
+async def run(runner: JobRunner, ddf, spec: SearchSpec, target="y", features=FEATURES,
+              **options) -> Job:
+    CACHE.clear()  # each test times and watches real fits
+    job = Job(kind="search", title=spec.code())
+    return await runner.run(job, lambda ctx: search(ctx, ddf, target, features, spec, **options))
+
+
+async def fit_keys_seen(client) -> int:
+    """Fit tasks the scheduler has ever been told about (its transition log)."""
+    return await client.run_on_scheduler(lambda dask_scheduler: sum(
+        "-fit-" in str(t.key) for t in dask_scheduler.transition_log))
+
+
+async def search_keys(client) -> list[str]:
+    return await client.run_on_scheduler(lambda dask_scheduler: [
+        str(k) for k in dask_scheduler.tasks if str(k).startswith("search-")])
+
+
+def assert_same_as_sklearn(results, expected: GridSearchCV) -> None:
+    ours = results.cv_results()
+    for key in ("mean_test_score", "std_test_score", "rank_test_score", "split0_test_score",
+                "split1_test_score"):
+        np.testing.assert_allclose(ours[key], expected.cv_results_[key], rtol=0, atol=1e-12)
+    assert ours["params"] == expected.cv_results_["params"]
+    assert results.best_params == expected.best_params_
+    assert results.best_score == pytest.approx(expected.best_score_, abs=1e-12)
+
+
+async def test_seed_small_grid_is_reproduced(runner):
+    dataset = ClassificationDataset()  # the seed's make_classification(10000, 4, random_state=0)
+    job = await run(runner, dataset.to_dask(), SearchSpec())
+    assert job.status == "done", job.error
+    results = job.result
+    assert results.best_params == {"C": 10.0, "kernel": "rbf"}
+    assert round(results.best_score, 4) == 0.9086
+    # scikit-learn's GridSearchCV(cv=2) on these data gives these means, in ParameterGrid order.
+    np.testing.assert_allclose(results.cv_results()["mean_test_score"],
+                               [0.7945, 0.774, 0.9086, 0.8466], atol=1e-12)
+
+
+@pytest.mark.parametrize("estimator, grid, target", [
+    ("SVC", {"C": [0.01, 1.0, 100.0], "kernel": ["rbf", "linear"]}, "y"),
+    ("Ridge", {"alpha": [0.01, 1.0, 100.0], "fit_intercept": [True, False]}, "f3"),
+])
+async def test_same_as_gridsearchcv_on_the_same_folds_and_streamed(runner, estimator, grid,
+                                                                   target):
+    spec = SearchSpec(estimator=estimator, grid=grid, cv=3, holdout=0.25)
+    features = [c for c in [*FEATURES, "y"] if c != target]
+    updates = []
+    job = await run(runner, lazy(small_frame()), spec, target=target, features=features,
+                    on_update=lambda r: updates.append(r.done))
+    assert job.status == "done", job.error
+    results = job.result
+    # One update per fit as it lands (then one with the refit): results stream.
+    assert updates[:results.total] == list(range(1, results.total + 1))
+    assert (job.done, job.total) == (results.total, results.total)
+
+    X, y = small_frame()[features].to_numpy(), small_frame()[target].to_numpy()
+    plan = plan_search(spec, X, y)
+    expected = GridSearchCV(spec.kind.make(), grid, cv=3, scoring=spec.scorer_name).fit(plan.X,
+                                                                                      plan.y)
+    assert_same_as_sklearn(results, expected)
+    # The refit best model is scored on rows the search never saw.
+    assert results.refit["score"] == pytest.approx(
+        expected.best_estimator_.score(plan.X_test, plan.y_test), abs=1e-12)
+
+
+async def test_a_failing_fit_fails_only_its_candidate(runner):
+    grid = {"l1_ratio": [0.0, 1.0], "solver": ["lbfgs", "liblinear"]}
+    job = await run(runner, lazy(small_frame()), SearchSpec(estimator="LogisticRegression", grid=grid))
+    assert job.status == "done", job.error
+    results = job.result
+    table = results.table().set_index(["l1_ratio", "solver"])
+    failed = table.loc[("1.0", "lbfgs")]
+    assert failed["status"] == "failed"
+    assert "Solver lbfgs supports only 'l2' or None penalties" in failed["error"]
+    assert list(results.errors) == [results.candidates.index({"l1_ratio": 1.0, "solver": "lbfgs"})]
+    assert (table.drop(index=("1.0", "lbfgs"))["status"] == "done").all()
+    assert results.best_params != {"l1_ratio": 1.0, "solver": "lbfgs"}
+
+    X, y = small_frame()[FEATURES].to_numpy(), small_frame()["y"].to_numpy()
+    with pytest.warns(Warning):  # sklearn warns of the failed fits, and keeps going too
+        expected = GridSearchCV(SearchSpec(estimator="LogisticRegression").kind.make(), grid,
+                                cv=2).fit(X, y)
+    assert_same_as_sklearn(results, expected)
+
+
+async def test_cancel_stops_the_fits_and_releases_every_future(runner, async_client):
+    spec = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=3)
+    updates, started = [], asyncio.Event()
+
+    def on_update(results):
+        updates.append(results.done)
+        started.set()
+
+    task = asyncio.create_task(run(runner, lazy(small_frame(3000)), spec, on_update=on_update,
+                                   confirmed=True))
+    await asyncio.wait_for(started.wait(), 120)
+    assert await search_keys(async_client), "the search's data and fits are on the cluster"
+    assert await runner.cancel("search")
+    job = await task
+    assert job.status == "cancelled" and job.result is None
+    seen = len(updates)
+    assert updates[-1] < 36 * 3
+    # Released: the scheduler forgets the scattered data and every fit (a bounded wait).
+    for _ in range(200):
+        if not await search_keys(async_client):
+            break
+        await asyncio.sleep(0.05)
+    assert await search_keys(async_client) == []
+    assert len(updates) == seen  # nothing lands after Cancel
+
+
+# -- bad input: a sentence, and no fit dispatched ------------------------------
+
+@pytest.mark.parametrize("estimator, entries, message", [
+    ("SVC", {"C": "-1"}, "SVC cannot take C=-1.0: The 'C' parameter of SVC must be a float in "
+                         "the range (0.0, inf]. Got -1.0 instead."),
+    ("SVC", {"C": "1", "kernel": ["rbff"]},
+     "SVC cannot take kernel='rbff': The 'kernel' parameter of SVC must be a str among"),
+    ("KNeighborsClassifier", {"n_neighbors": "0"},
+     "KNeighborsClassifier cannot take n_neighbors=0: The 'n_neighbors' parameter"),
+    ("SVC", {"C": "", "kernel": []},
+     "The grid is empty: enter at least one value for one parameter of SVC."),
+    ("SVC", {"C": "__import__('os').system('true')"},
+     "C: cannot read '__import__('os')'. Enter numbers separated by commas"),
+    ("SVC", {"C": "1+1"}, "C: cannot read '1+1'"),
+    ("SVC", {"C": "logspace(-3, 1)"},
+     "C: logspace(start, stop, count) needs a whole count of values"),
+    ("SVC", {"C": "logspace(0, 3, 5000)"}, "a range may give at most 1000"),
+    ("SVC", {"gamma": "scale, 0.1, sometimes"},
+     "SVC cannot take gamma='sometimes': The 'gamma' parameter of SVC must be"),
+    ("SVC", {"epsilon": "0.1"}, "SVC has no grid parameter 'epsilon'"),
+])
+def test_bad_grid_values_are_refused_with_sklearns_own_words(estimator, entries, message):
+    with pytest.raises(SearchError) as e:
+        check_grid(estimator, parse_grid(estimator, entries))
+    assert message in str(e.value)
+
+
+def test_grid_entries_are_read_structurally():
+    grid = parse_grid("SVC", {"C": "logspace(-3, 1, 5), 0.5", "kernel": ["rbf"],
+                              "shrinking": [True, False], "gamma": "scale, 0.1",
+                              "degree": "range(2, 5)"})
+    assert grid == {"C": [0.001, 0.01, 0.1, 1.0, 10.0, 0.5], "kernel": ["rbf"],
+                    "shrinking": [True, False], "gamma": ["scale", 0.1], "degree": [2, 3, 4]}
+    forest = parse_grid("RandomForestClassifier", {"n_estimators": "logspace(1, 2, 4)",
+                                                   "max_depth": "None, 4.0",
+                                                   "max_features": "sqrt, 0.5"})
+    assert forest == {"n_estimators": [10, 22, 46, 100], "max_depth": [None, 4],
+                      "max_features": ["sqrt", 0.5]}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one class", "The target has only one class (1); a classifier needs at least two."),
+    ("text feature", "Feature columns 'city' are not numeric. Tick 'Encode categorical "
+                     "features' to one-hot encode them, or leave them out of the features."),
+    ("missing feature", "Feature columns have missing values: 'f1' (3 rows). Fill or drop those "
+                        "rows in the data, or leave the columns out of the features."),
+    ("folds over smallest class", "CV folds (5) is larger than the smallest class: 1 "
+                                  "has 3 rows. Use at most 3 folds."),
+    ("neighbors over a fold", "n_neighbors=50 is larger than the 40 rows a CV fold trains on; "
+                              "use at most 40 (or fewer folds, or more data)."),
+    ("continuous target", "The target looks continuous"),
+    ("compare too large", "Compare with local runs in the app's own process, so it is limited "
+                          "to 100 fits (search.compare-max-fits); this grid has 144."),
+    ("too many rows", "This dataset has about 5,000,000 rows; a search loads its rows into "
+                      "memory, up to 1,000,000 (search.max-rows). Choose a smaller dataset."),
+])
+async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, message):
+    frame = small_frame(80)
+    spec, features, target, options = SearchSpec(), FEATURES, "y", {}
+    if case == "one class":
+        frame["y"] = 1
+    elif case == "text feature":
+        frame["city"], features = "Paris", [*FEATURES, "city"]
+    elif case == "missing feature":
+        frame.loc[:2, "f1"] = np.nan
+    elif case == "folds over smallest class":
+        frame["y"] = 0
+        frame.loc[:2, "y"] = 1
+        spec = SearchSpec(cv=5)
+    elif case == "neighbors over a fold":
+        spec = SearchSpec(estimator="KNeighborsClassifier", grid={"n_neighbors": [5, 50]})
+    elif case == "continuous target":
+        target, features = "f0", ["f1", "f2"]
+    elif case == "compare too large":
+        spec, options = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=4), {"compare": True}
+    elif case == "too many rows":
+        options = {"rows_estimate": 5_000_000}
+    before = await fit_keys_seen(async_client)
+    job = await run(runner, lazy(frame), spec, target=target,
+                    features=features, **options)
+    assert job.status == "failed"
+    assert message in job.error
+    assert await fit_keys_seen(async_client) == before
+
+
+async def test_text_features_can_be_one_hot_encoded(runner):
+    ddf = lazy(small_frame(120, city=["Paris", "Lyon", "Nice"] * 40))
+    job = await run(runner, ddf, SearchSpec(), features=[*FEATURES, "city"], encode=True)
+    assert job.status == "done", job.error
+    assert job.result.best_params is not None
+
+
+async def test_a_huge_grid_asks_first_then_runs_when_confirmed(runner, async_client):
+    spec = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=2)
+    before = await fit_keys_seen(async_client)
+    with dask.config.set({"workbench.search.confirm-fits": 50}):
+        job = await run(runner, lazy(small_frame(60)), spec)
+        assert job.status == "failed"
+        assert job.error.startswith("36 candidates × 2 folds = 72 fits, roughly ")
+        assert job.error.endswith(" on 2 worker threads. Run it anyway?")
+        assert await fit_keys_seen(async_client) == before
+        job = await run(runner, lazy(small_frame(60)), spec, confirmed=True)
+    assert job.status == "done", job.error
+    assert job.result.done == 72
+    assert await fit_keys_seen(async_client) >= before + 72  # the log does see fits
+
+
+def test_the_question_shows_an_estimate_in_hours():
+    X, y = classification_arrays(n_samples=200)
+    plan = plan_search(SearchSpec(grid=dict(SEED_LARGE_GRID), cv=5), X, y)
+    assert confirmation_question(plan, 3 * 3600, 2) == (
+        "36 candidates × 5 folds = 180 fits, roughly 3.0 h on 2 worker threads. "
+        "Run it anyway?")
+    assert confirmation_question(plan, 10, 2) is None
+
+
+async def test_compare_with_local_times_both_and_agrees(runner):
+    job = await run(runner, lazy(small_frame(200)), SearchSpec(holdout=0.25), compare=True)
+    assert job.status == "done", job.error
+    results = job.result
+    assert results.local.n_jobs == -1
+    assert results.local.best_params == results.best_params
+    assert results.local.best_score == pytest.approx(results.best_score, abs=1e-12)
+    assert results.wall_time > 0 and results.local.wall_time > 0
