@@ -84,7 +84,7 @@ class ModelSearchView(Viewer):
                                      ("Run anyway", self.run_confirmed, "danger"),
                                      *((name, self._preset_action(name), "light")
                                        for name in PRESETS)):
-            button = pn.widgets.Button(label=label, button_type=style,
+            button = pn.widgets.Button(label=label, color=style,
                                        css_classes=[_css(label)])
             button.on_click(action)
             self._buttons[label] = button
@@ -213,8 +213,10 @@ class ModelSearchView(Viewer):
         await self.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
 
     def _on_update(self, results: SearchResults) -> None:
-        self.results = results
-        self.param.trigger("results")
+        if self.results is results:  # the same results, filled in further
+            self.param.trigger("results")
+        else:
+            self.results = results
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
