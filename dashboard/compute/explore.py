@@ -32,9 +32,11 @@ call these functions directly, e.g.
 """
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -44,7 +46,13 @@ import datashader as ds
 import numpy as np
 import pandas as pd
 from dask.delayed import Delayed
+from distributed import futures_of
 from pandas.api import types as ptypes
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from ..jobs import JobContext
 
 AGGREGATIONS = ("count", "mean")
 
@@ -206,3 +214,115 @@ def histogram(ddf: dd.DataFrame, column: str, value_range: tuple[float, float], 
         low, high = low - 0.5, high + 0.5
     return da.histogram(values, bins=int(bins), range=(low, high))
 
+
+
+# --- what a view runs through the job runner ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ExploreSpec:
+    """What to draw: ``x`` against ``y``, coloured by ``agg`` (of ``value``), and a histogram."""
+
+    x: str
+    y: str
+    agg: str = "count"
+    value: str | None = None
+    hist: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the plot and the histogram read, once each: the projection."""
+        wanted = [self.x, self.y, self.value if self.agg == "mean" else None, self.hist]
+        return list(dict.fromkeys(c for c in wanted if c is not None))
+
+    def check(self, dtypes: pd.Series) -> None:
+        roles = {"x axis": self.x, "y axis": self.y}
+        if self.agg == "mean":
+            roles["colour (mean of)"] = self.value
+        if self.hist is not None:
+            roles["histogram"] = self.hist
+        reduction(self.agg, self.value)
+        check_columns(dtypes, roles)
+
+
+@dataclass
+class Prepared:
+    """A spec's columns ready to aggregate again and again, and how far they reach.
+
+    ``rows`` counts the rows with both an x and a y value: the points drawn.
+    """
+
+    spec: ExploreSpec
+    frame: dd.DataFrame
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    hist_range: tuple[float, float] | None
+    rows: int
+    persisted: bool
+
+
+@dataclass
+class Raster:
+    """One re-aggregation: the datashader aggregate and the histogram of the rows in view."""
+
+    image: xr.DataArray
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    counts: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    rows_in_view: int = 0
+
+
+def fits_in_memory(rows: int, columns: int, memory: int, fraction: float) -> bool:
+    """Whether ``rows`` x ``columns`` numbers take at most ``fraction`` of ``memory`` bytes."""
+    return memory > 0 and fraction > 0 and rows * columns * 8 <= memory * fraction
+
+
+async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
+                  persist: bool = False) -> Prepared:
+    """Check ``spec``, project (and optionally persist) its columns, measure their extents.
+
+    Persisted columns stay on the cluster as long as the returned ``Prepared`` is
+    referenced: re-aggregations then read memory, not the source. One pass on the
+    cluster counts, and finds the range of, every column; a column that cannot be
+    drawn raises ``ExploreError`` with a sentence.
+    """
+    spec.check(ddf.dtypes)
+    frame = frame_for(ddf, spec.columns)
+    if persist:
+        frame = ctx.client.persist(frame)
+        ctx.track(futures_of(frame))  # cancelled only if the job stops before they finish
+    drawable = frame[[spec.x, spec.y]].dropna().shape[0]
+    *stats, rows = await ctx.compute(*column_stats(frame, spec.columns), drawable)
+    found = extents(*stats)
+    x_range = check_extent(spec.x, found[spec.x], "x axis")
+    y_range = check_extent(spec.y, found[spec.y], "y axis")
+    if spec.agg == "mean":
+        check_extent(spec.value, found[spec.value], "colour", axis=False)
+    hist_range = None
+    if spec.hist is not None:
+        hist_range = check_extent(spec.hist, found[spec.hist], "histogram", axis=False)
+    return Prepared(spec, frame, x_range, y_range, hist_range, int(rows), persist)
+
+
+async def render(ctx: JobContext, prepared: Prepared, x_range: tuple[float, float] | None,
+                 y_range: tuple[float, float] | None, width: int, height: int,
+                 bins: int = 50) -> Raster:
+    """Aggregate every row of ``prepared`` into ``width`` x ``height`` pixels over the ranges.
+
+    ``None`` ranges mean the columns' full extent. The graph is built in a thread
+    (dask's optimiser may read file metadata) and computed on the cluster.
+    """
+    spec = prepared.spec
+    x_range = tuple(x_range or prepared.x_range)
+    y_range = tuple(y_range or prepared.y_range)
+    image = await asyncio.to_thread(
+        aggregate, prepared.frame, spec.x, spec.y, spec.agg, spec.value,
+        x_range=x_range, y_range=y_range, width=width, height=height)
+    if spec.hist is None:
+        (result,) = await ctx.compute(image)
+        return Raster(result, x_range, y_range)
+    counts, edges = histogram(prepared.frame, spec.hist, prepared.hist_range, bins,
+                              {spec.x: x_range, spec.y: y_range})
+    result, counts = await ctx.compute(image, counts)  # the edges are known: numpy already
+    return Raster(result, x_range, y_range, counts, np.asarray(edges), int(counts.sum()))
