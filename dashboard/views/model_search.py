@@ -240,11 +240,9 @@ class ModelSearchView(Viewer):
 
     @param.depends("grid")
     def _grid_editor(self):
+        # Choices and booleans alike: pick the values to try (labelled, unlike button groups).
         widgets = {name: {"type": pn.widgets.MultiChoice} for name, p in self.grid.param.objects(
             ).items() if isinstance(p, param.ListSelector)}
-        widgets.update({name: {"type": pn.widgets.CheckButtonGroup} for name, p in
-                        self.grid.param.objects().items()
-                        if isinstance(p, param.ListSelector) and p.objects == [True, False]})
         return pn.Param(self.grid, widgets=widgets, show_name=False, sizing_mode="stretch_width",
                         css_classes=["search-grid"])
 
