@@ -22,9 +22,11 @@ from .. import config
 from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory,
                                numeric_columns, prepare, render)
 from ..datasets import DatasetError
+from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from .dataset_picker import DatasetPicker
 from .notify import notify
+from .panes import in_server_session
 
 KIND = "explore"
 # Axes tried first, in order, when a dataset is chosen: the taxi pickup map, then flights.
@@ -80,6 +82,8 @@ class ExploreView(Viewer):
         self._ddf = None
         self._prepared = None  # the spec's columns (persisted when they fit) and extents
         self._refreshes = 0  # a newer refresh owns the view; older outcomes are dropped
+        self._scheduled = False
+        self._loads = 0
         self._plotted: ExploreSpec | None = None
         self._image_pipe = self._hist_pipe = None
         self._plot = pn.pane.HoloViews(None, css_classes=["explore-map"], margin=5)
@@ -93,9 +97,16 @@ class ExploreView(Viewer):
                                          css_classes=["explore-pickup"])
         self._pickup.on_click(lambda event: self.param.update(
             x="pickup_longitude", y="pickup_latitude"))
-        self.datasets.param.watch(self._on_summary, "summary")
+        watcher = self.datasets.param.watch(self._on_summary, "summary")
+        if in_server_session():
+            # Persisted columns live while this view holds them: let go with the session.
+            pn.state.on_session_destroyed(lambda ctx: self._release(watcher))
         if self.datasets.summary is not None:
             self._on_summary()
+
+    def _release(self, watcher) -> None:
+        self.datasets.param.unwatch(watcher)
+        self._ddf = self._prepared = None
 
     # -- what to draw ------------------------------------------------------
 
@@ -110,26 +121,32 @@ class ExploreView(Viewer):
 
     async def load(self) -> None:
         """Take the picker's dataset: its columns, sensible axes, then a first plot."""
-        dataset = self.datasets.dataset
+        self._loads += 1
+        token, dataset = self._loads, self.datasets.dataset
+        self.loading = True
         try:
             ddf = await asyncio.to_thread(dataset.to_dask)
         except DatasetError as e:
-            self._fail(str(e))
+            if token == self._loads:
+                self._fail(str(e))
             return
-        if dataset is not self.datasets.dataset:
-            return  # the choice changed while this one was being read
+        if token != self._loads:
+            return  # the choice (or its options) changed meanwhile: the newer load goes on
         self._ddf, self._prepared = ddf, None
         columns = list(ddf.columns)
         numeric = numeric_columns(ddf.dtypes)
         for name in ("x", "y", "value", "hist"):
             self.param[name].objects = columns
-        x, y = next(((a, b) for a, b in PRESETS if {a, b} <= set(numeric)),
-                    (numeric + [None, None])[:2])
-        value = dataset.target if dataset.target in numeric else next(
-            (c for c in numeric if c not in (x, y)), None)
+        if len(numeric) < 2:
+            self._fail(f"{dataset.name} has fewer than two numeric columns, so there is no "
+                       "map to draw; pick another dataset.")
+            return
+        x, y = next(((a, b) for a, b in PRESETS if {a, b} <= set(numeric)), numeric[:2])
+        target = dataset.target if dataset.target in numeric else None
+        value = target or next((c for c in numeric if c not in (x, y)), None)
         self._pickup.visible = {"pickup_longitude", "pickup_latitude"} <= set(numeric)
         with param.parameterized.discard_events(self):
-            self.param.update(x=x, y=y, value=value, hist=value, x_range=None, y_range=None,
+            self.param.update(x=x, y=y, value=value, hist=target or x, x_range=None, y_range=None,
                               selection=None)
         self._schedule()
 
@@ -141,7 +158,10 @@ class ExploreView(Viewer):
     @param.depends("x", "y", "agg", "value", "hist", "x_range", "y_range", "width", "height",
                    watch=True)
     def _schedule(self) -> None:
-        if self._ddf is not None:
+        # Changes that arrive together (a pan sends x and y) make one refresh, which
+        # reads the state when it starts.
+        if self._ddf is not None and not self._scheduled:
+            self._scheduled = True
             pn.state.execute(self.refresh)
 
     # -- running -----------------------------------------------------------
@@ -154,9 +174,11 @@ class ExploreView(Viewer):
 
     async def refresh(self) -> None:
         """Aggregate the current view on the cluster; only the newest call shows its result."""
+        self._scheduled = False
         self._refreshes += 1
-        token, spec, ddf = self._refreshes, self.spec(), self._ddf
+        token, spec, ddf, dataset = self._refreshes, self.spec(), self._ddf, self.datasets.dataset
         if spec is None or ddf is None:
+            self.loading = False
             return
         x_range, y_range = self.x_range, self.y_range
         width, height = self.width, self.height
@@ -172,13 +194,13 @@ class ExploreView(Viewer):
                     self._prepared = prepared  # kept (on the cluster) for the next zoom
             return await render(ctx, prepared, x_range, y_range, width, height, bins)
 
-        self.loading = True
+        self.param.update(loading=True, error="")  # the sentence was the last attempt's
         job = await self.jobs.run(
             Job(kind=KIND, title=f"datashader {spec.agg} of {spec.y} by {spec.x}",
                 dataset=self.datasets.dataset_name,
                 settings={"x": spec.x, "y": spec.y, "agg": spec.agg, "value": spec.value,
                           "hist": spec.hist, "x_range": x_range, "y_range": y_range}),
-            work, remember=False)
+            work, remember=False, explain=lambda e: str(explain_read(e, dataset) or e))
         if token != self._refreshes:
             return  # a newer view superseded this one: drop its outcome
         self.loading = False

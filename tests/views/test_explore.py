@@ -1,0 +1,165 @@
+"""The Explore tab without a browser, against a real cluster: first map, zooms that supersede
+each other, bad columns with a sentence, the taxi pickup map and the box selection."""
+from __future__ import annotations
+
+import asyncio
+
+import dask.config
+import numpy as np
+import pytest
+from dask.utils import key_split
+from distributed import Client, get_task_stream
+
+from dashboard.cluster import ClusterManager
+from dashboard.jobs import JobRunner
+from dashboard.views import DatasetPicker
+from dashboard.views.explore import ExploreView
+
+
+async def until(predicate, what: str, timeout: float = 120) -> None:
+    """Poll ``predicate`` on the loop (jobs run on it) until true, failing after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+class Outcomes:
+    """Counts the view's finished attempts: each ends with ``loading`` turning off."""
+
+    def __init__(self, view: ExploreView):
+        self.view, self.count = view, 0
+        view.param.watch(self._bump, "loading")
+
+    def _bump(self, event) -> None:
+        self.count += not event.new
+
+    async def next(self, seen: int | None = None) -> None:
+        """Wait for an attempt to finish after ``seen`` (default: now) finished ones."""
+        seen = self.count if seen is None else seen
+        await until(lambda: self.count > seen and not self.view.loading,
+                    "the explore view to settle")
+
+
+@pytest.fixture
+async def manager(local_cluster):
+    manager = ClusterManager(address=local_cluster.scheduler_address)
+    await manager.start()
+    yield manager
+    await manager.close()
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    path = tmp_path / "catalog.yml"
+    with dask.config.set({"workbench.datasets.catalog": str(path)}):
+        yield path
+
+
+@pytest.fixture
+async def view(manager, catalog):
+    view = ExploreView(datasets=DatasetPicker(manager=manager), jobs=JobRunner(manager=manager))
+    view.outcomes = Outcomes(view)
+    await until(lambda: view.raster is not None and not view.loading, "the first map")
+    assert view.error == ""
+    return view
+
+
+async def test_flights_map_is_aggregated_on_the_cluster(view, manager, local_cluster):
+    assert (view.x, view.y) == ("distance", "air_time")
+    assert view.value == view.hist == "arr_delay"  # the dataset's target
+    flights = view._ddf[["distance", "air_time"]].compute().dropna()
+    assert int(view.raster.image.sum()) == len(flights)
+    assert f"{len(flights):,} rows drawn" in view.status
+    assert view._plot.object is not None and view._alert.visible is False
+
+    async with Client(local_cluster.scheduler_address, asynchronous=True) as observer:
+        async with get_task_stream(observer) as stream:
+            view.x_range = (500.0, 1500.0)
+            await view.outcomes.next()
+    assert view.raster.x_range == (500.0, 1500.0)
+    # datashader's final reduction step ran on the cluster for this zoom.
+    assert "aggregate-aggregate" in {key_split(t["key"]) for t in stream.data}
+    assert int(view.raster.image.sum()) == int(
+        ((flights.distance >= 500) & (flights.distance <= 1500)).sum())
+
+    view.param.update(agg="mean", value="dep_delay")
+    await view.outcomes.next()
+    assert view.error == ""
+    assert np.isfinite(view.raster.image.values).any()
+
+
+async def test_a_newer_range_supersedes_an_older_one(view):
+    runs, run, gate = [], view.jobs.run, asyncio.Event()
+
+    async def recording(job, work, **kwargs):
+        runs.append(job)
+        if len(runs) == 1:  # the first zoom is still running when the second arrives
+            async def held(ctx):
+                await gate.wait()
+                return await work(ctx)
+            return await run(job, held, **kwargs)
+        return await run(job, work, **kwargs)
+
+    view.jobs.run = recording
+    shown = []
+    view.param.watch(lambda event: shown.append(event.new), "raster")
+    view.x_range = (100.0, 3000.0)
+    await until(lambda: view.jobs.running("explore") is not None, "the first zoom to run")
+    assert view.loading
+    view.x_range = (200.0, 900.0)
+    await view.outcomes.next()
+    gate.set()
+    await until(lambda: all(job.finished for job in runs), "both jobs to end")
+    assert [job.settings["x_range"] for job in runs] == [(100.0, 3000.0), (200.0, 900.0)]
+    assert runs[0].status == "cancelled" and runs[0].error == "Replaced by a newer run."
+    assert runs[1].status == "done"
+    # Only the newest view reached the screen: the stale one was dropped, not queued.
+    assert [r.x_range for r in shown] == [(200.0, 900.0)]
+    assert view.loading is False
+
+
+async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_path):
+    view.x = "carrier"
+    await view.outcomes.next()
+    assert "'carrier' is not numeric" in view.error and "x axis" in view.error
+    assert view._alert.visible and view._alert.object == view.error
+    assert view._plot.visible is False
+
+    view.x, view.y = "distance", "year"  # every flight is from 2013
+    await view.outcomes.next()
+    assert "'year' has the same value (2013) in every row" in view.error
+
+    (tmp_path / "gaps.csv").write_text("a,b,empty\n1,2,\n3,4,\n5,7,\n")
+    catalog.write_text(f"datasets:\n  gaps:\n    path: {tmp_path / 'gaps.csv'}\n"
+                       "    read_options: {dtype: {empty: float64}}\n")
+    seen = view.outcomes.count
+    view.datasets.reload(select="gaps")
+    await view.outcomes.next(seen)
+    assert "empty" in view._ddf.columns
+    assert view.error == "" and (view.x, view.y) == ("a", "b")
+    view.y = "empty"
+    await view.outcomes.next()
+    assert "'empty' has no values (it is missing in every row)" in view.error
+
+    view.y = "b"  # a good choice again: the plot comes back
+    await view.outcomes.next()
+    assert view.error == "" and view._plot.visible and int(view.raster.image.sum()) == 3
+
+
+async def test_taxi_pickup_map_and_box_selection(view):
+    view.datasets.dataset_name = "nyc-taxi"
+    view.datasets.dataset.rows = 1_000_000
+    await until(lambda: view._ddf is not None and view._ddf.npartitions == 1
+                and view.raster is not None and view.x == "pickup_longitude"
+                and not view.loading, "the taxi pickup map")
+    assert (view.x, view.y) == ("pickup_longitude", "pickup_latitude")
+    assert view._pickup.visible
+    assert int(view.raster.image.sum()) == 1_000_000
+
+    view._bounds_stream.event(bounds=(-74.0, 40.7, -73.95, 40.78))
+    assert view.selection == {"pickup_longitude": (-74.0, -73.95),
+                              "pickup_latitude": (40.7, 40.78)}
+    assert view._clear.disabled is False
+    view._clear.clicks += 1
+    assert view.selection is None and view._clear.disabled
