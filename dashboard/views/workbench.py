@@ -11,6 +11,7 @@ from ..cluster import ClusterManager, get_manager
 from ..jobs import JobRunner
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
+from .explore import ExploreView
 from .groupby import GroupByView
 from .model_search import ModelSearchView
 from .panes import DaskPanes, in_server_session
@@ -38,6 +39,7 @@ class Workbench(Viewer):
             ("Data", self.datasets.preview),
             ("Group-by", self.groupby),
             ("Model search", ModelSearchView(**tab_params)),
+            ("Explore", ExploreView(**tab_params)),
             dynamic=False, sizing_mode="stretch_width",
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
