@@ -30,6 +30,6 @@ def apply_args(argv: list[str]) -> None:
     dask.config.set({k: v for k, v in settings.items() if v is not None})
 
 
-pn.extension(inline=True, notifications=True)
+pn.extension("tabulator", inline=True, notifications=True)
 apply_args(sys.argv[1:])
 Workbench().servable()

@@ -51,16 +51,16 @@ class GroupByView(Viewer):
         super().__init__(**params)
         self._dtypes: dict[str, str] = {}
         self._confirmed = None  # the spec the user agreed to run despite its size
-        self._run_button = pn.widgets.Button(label="Run", button_type="primary",
+        self._run_button = pn.widgets.Button(label="Run", color="primary",
                                              css_classes=["run-groupby"])
         self._run_button.on_click(self.run)
-        self._cancel_button = pn.widgets.Button(label="Cancel", button_type="warning",
+        self._cancel_button = pn.widgets.Button(label="Cancel", color="warning",
                                                 disabled=True, css_classes=["cancel-groupby"])
         self._cancel_button.on_click(self.cancel)
         self._compare_button = pn.widgets.Button(label="Compare with pandas",
                                                  css_classes=["compare-groupby"])
         self._compare_button.on_click(self.run_comparison)
-        self._confirm_button = pn.widgets.Button(label="Run anyway", button_type="danger")
+        self._confirm_button = pn.widgets.Button(label="Run anyway", color="danger")
         self._confirm_button.on_click(self._run_confirmed)
         self._history = pn.widgets.Tabulator(
             show.history_frame([]), disabled=True, show_index=False, height=200,
@@ -74,6 +74,8 @@ class GroupByView(Viewer):
 
     def _on_schema(self, *_) -> None:
         summary = self.datasets.summary
+        # No schema yet (a dataset being read): nothing to build a query from.
+        self._run_button.disabled = self._compare_button.disabled = summary is None
         if summary is None:
             return
         dtypes = summary.columns
@@ -294,13 +296,13 @@ class GroupByView(Viewer):
     def _selection(self):
         if not self.selection:
             return None
-        clear = pn.widgets.Button(label="Clear map selection", button_type="light")
+        clear = pn.widgets.Button(label="Clear map selection", color="light")
         clear.on_click(lambda e: setattr(self, "selection", None))
         ranges = "; ".join(f"{c} in [{lo:.4g}, {hi:.4g}]" for c, (lo, hi) in
                            self.selection.items())
         return pn.Row(pn.pane.Markdown(f"**Map selection:** {ranges}"), clear)
 
-    @param.depends("job.status", "job.done", "job.total")
+    @param.depends("job", "job.status", "job.done", "job.total")
     def _progress(self):
         job = self.job
         if job is None or job.status != "running":
@@ -322,7 +324,7 @@ class GroupByView(Viewer):
             return pn.pane.Alert(self.error, alert_type="danger", css_classes=["groupby-error"])
         return None
 
-    @param.depends("job.status", "compare")
+    @param.depends("job", "job.status", "compare")
     def _result(self):
         job = self.job
         if job is None or job.status != "done" or job.result is None:

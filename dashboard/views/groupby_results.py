@@ -53,7 +53,7 @@ def figures(job: Job) -> str:
 def csv_download(result: pd.DataFrame, dataset: str) -> pn.widgets.FileDownload:
     return pn.widgets.FileDownload(
         callback=lambda: io.StringIO(result.to_csv()), filename=f"{dataset}-groupby.csv",
-        label="Download CSV", button_type="default", css_classes=["download-csv"])
+        label="Download CSV", color="default", css_classes=["download-csv"])
 
 
 def report_download(job: Job) -> pn.widgets.FileDownload | None:

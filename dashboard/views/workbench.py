@@ -40,7 +40,7 @@ class Workbench(Viewer):
             ("Group-by", self.groupby),
             ("Model search", ModelSearchView(**tab_params)),
             ("Explore", ExploreView(**tab_params)),
-            dynamic=False, sizing_mode="stretch_width",
+            dynamic=True, sizing_mode="stretch_width",
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
             pn.state.on_session_destroyed(self._on_session_destroyed)
