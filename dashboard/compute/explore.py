@@ -180,6 +180,10 @@ def aggregate(ddf: dd.DataFrame, x: str, y: str, agg: str = "count", value: str 
     """
     check_columns(ddf.dtypes, {"x axis": x, "y axis": y,
                                **({"colour": value} if agg == "mean" else {})})
+    for role, (low, high) in (("x", x_range), ("y", y_range)):
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ExploreError(f"The {role} range {low:g} to {high:g} is empty; zoom out or "
+                               "reset the view.")
     canvas = ds.Canvas(plot_width=int(width), plot_height=int(height),
                        x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range)))
     how = reduction(agg, value)

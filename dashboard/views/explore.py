@@ -43,6 +43,11 @@ def _close(a: tuple | None, b: tuple | None) -> bool:
     return all(math.isclose(p, q, rel_tol=0, abs_tol=span * 1e-9) for p, q in zip(a, b))
 
 
+def _usable(view_range: tuple | None) -> bool:
+    return view_range is not None and all(map(math.isfinite, view_range)) and \
+        view_range[0] < view_range[1]
+
+
 class ExploreView(Viewer):
     """A rasterized map of two numeric columns, coloured by count or a mean, and a histogram."""
 
@@ -76,7 +81,7 @@ class ExploreView(Viewer):
         "The aggregate on screen (its ranges are the view it was computed for)."))
 
     def __init__(self, **params):
-        params.setdefault("width", config.get("explore.width", 700))
+        params.setdefault("width", config.get("explore.width", 600))
         params.setdefault("height", config.get("explore.height", 450))
         super().__init__(**params)
         self._ddf = None
@@ -145,9 +150,9 @@ class ExploreView(Viewer):
         target = dataset.target if dataset.target in numeric else None
         value = target or next((c for c in numeric if c not in (x, y)), None)
         self._pickup.visible = {"pickup_longitude", "pickup_latitude"} <= set(numeric)
-        with param.parameterized.discard_events(self):
-            self.param.update(x=x, y=y, value=value, hist=target or x, x_range=None, y_range=None,
-                              selection=None)
+        # The widgets follow these params; the refresh they schedule reads them all at once.
+        self.param.update(x=x, y=y, value=value, hist=target or x, x_range=None, y_range=None,
+                          selection=None)
         self._schedule()
 
     @param.depends("x", "y", watch=True)
@@ -217,22 +222,24 @@ class ExploreView(Viewer):
 
     def _show(self, spec: ExploreSpec, prepared, raster: Raster) -> None:
         if spec != self._plotted:
-            self._build(spec)
-        self._image_pipe.send(raster)
-        self._hist_pipe.send(raster)
+            self._build(spec, raster)  # drawn first with this raster: the axes fit its extent
+        else:
+            self._image_pipe.send(raster)
+            self._hist_pipe.send(raster)
         in_view = f" · {raster.rows_in_view:,} in view with a {spec.hist}" if spec.hist else ""
         cached = "kept on the cluster" if prepared.persisted else "read from the source"
         self.param.update(raster=raster, error="", status=(
             f"{prepared.rows:,} rows drawn ({cached}){in_view}"))
 
-    def _build(self, spec: ExploreSpec) -> None:
+    def _build(self, spec: ExploreSpec, raster: Raster) -> None:
         """New plots for new columns: streams for the map's ranges and box selection."""
         self._plotted = spec
-        self._image_pipe = hv.streams.Pipe(data=None)
-        self._hist_pipe = hv.streams.Pipe(data=None)
+        self._image_pipe = hv.streams.Pipe(data=raster)
+        self._hist_pipe = hv.streams.Pipe(data=raster)
         image = hv.DynamicMap(lambda data: self._image(spec, data), streams=[self._image_pipe])
         ranges = hv.streams.RangeXY(source=image)
-        ranges.add_subscriber(self._on_range)
+        ranges.add_subscriber(lambda x_range=None, y_range=None: self._on_range(
+            spec, x_range, y_range))
         bounds = hv.streams.BoundsXY(source=image, bounds=None)
         bounds.add_subscriber(lambda bounds: self._on_box(spec, bounds))
         self._bounds_stream = bounds
@@ -262,7 +269,7 @@ class ExploreView(Viewer):
             return hv.Histogram([], kdims=[spec.hist or "value"], vdims=["rows"])
         return hv.Histogram((raster.edges, raster.counts), kdims=[spec.hist],
                             vdims=["rows"]).opts(
-            frame_width=max(200, self.width // 2), frame_height=self.height,
+            frame_width=max(200, self.width // 2), frame_height=self.height, framewise=True,
             color="#d6604d", bgcolor=BACKGROUND, tools=["hover"],
             title=f"{spec.hist}: rows in view")
 
@@ -272,13 +279,16 @@ class ExploreView(Viewer):
             return hv.Bounds((math.nan,) * 4)
         return hv.Bounds(bounds).opts(color="#1f77b4", line_width=2)
 
-    def _on_range(self, x_range=None, y_range=None) -> None:
+    def _on_range(self, spec: ExploreSpec, x_range, y_range) -> None:
+        if spec != self._plotted:
+            return  # a replaced plot reporting its last view
         raster = self.raster
         shown = (raster.x_range, raster.y_range) if raster is not None else (None, None)
         x_range = tuple(map(float, x_range)) if x_range else None
         y_range = tuple(map(float, y_range)) if y_range else None
-        if x_range is None or (_close(x_range, shown[0]) and _close(y_range, shown[1])):
-            return  # Bokeh echoing the view it was sent: nothing new to aggregate
+        if not _usable(x_range) or not _usable(y_range) or (
+                _close(x_range, shown[0]) and _close(y_range, shown[1])):
+            return  # no view yet, or Bokeh echoing the one it was sent: nothing to aggregate
         self.param.update(x_range=x_range, y_range=y_range)
 
     def _on_box(self, spec: ExploreSpec, bounds) -> None:
