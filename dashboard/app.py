@@ -9,7 +9,7 @@ import sys
 import dask.config
 import panel as pn
 
-from dashboard import config  # noqa: F401  (registers the defaults)
+from dashboard import config, diagnostics  # noqa: F401  (config registers the defaults)
 from dashboard.views import Workbench
 
 
@@ -32,4 +32,5 @@ def apply_args(argv: list[str]) -> None:
 
 pn.extension("tabulator", inline=True, notifications=True)
 apply_args(sys.argv[1:])
+diagnostics.start_loop_lag_sampler()  # off unless workbench.diagnostics.loop-lag-file
 Workbench().servable()
