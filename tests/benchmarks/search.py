@@ -1,0 +1,90 @@
+"""Figure 4, model search: the Model-search tab's seed small grid on the cluster vs
+scikit-learn serial and ``n_jobs=-1``; the 36-candidate grid's parallel efficiency.
+
+The cluster and ``n_jobs=-1`` times are the tab's own "Compare with local" (same data,
+same folds, each timed from dispatch to the last fit); serial is ``run_local`` with
+``n_jobs=1`` on the same plan. Efficiency is the sum of fit and score seconds over
+(wall × worker threads), from the tab's own results.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from dashboard.compute.search import plan_search, prepare_data, run_local
+from dashboard.jobs import CACHE, JobRunner
+from dashboard.views import DatasetPicker
+from dashboard.views.model_search import ModelSearchView
+from tests.views.test_model_search import LARGE, SMALL, seed_preset
+
+from .harness import Bench, Row, fmt, median, spread
+
+async def search_tab(bench: Bench) -> ModelSearchView:
+    return ModelSearchView(datasets=DatasetPicker(manager=bench.manager),
+                           jobs=JobRunner(manager=bench.manager))
+
+
+async def run(bench: Bench) -> list[Row]:
+    size = bench.size
+    rounds = size.search_rounds  # a seed-sized search takes tens of seconds
+    view = await search_tab(bench)
+    await seed_preset(view, SMALL, 200)  # warm-up: workers import scikit-learn, fit once
+    await view.compare()
+    await seed_preset(view, SMALL, size.search_samples)
+    cluster, local, full = [], [], []
+    for _ in range(rounds):
+        job = await view.compare()
+        assert job.status == "done", job.error
+        cluster.append(job.result.wall_time)
+        local.append(job.result.local.wall_time)
+        full.append(job.elapsed)
+    results = job.result
+    frame = await asyncio.to_thread(lambda: view.datasets.dataset.to_dask().compute())
+    X, y, names = prepare_data(frame, view.target, view.features)
+    plan = plan_search(view.spec(), X, y, names)
+    serial = []
+    for _ in range(size.serial_runs):
+        serial.append((await asyncio.to_thread(run_local, plan, 1)).wall_time)
+    same = (results.best_params == results.local.best_params
+            and abs(results.best_score - results.local.best_score) < 1e-9)
+
+    await seed_preset(view, LARGE, size.large_grid_samples)
+    efficiency, walls = [], []
+    for _ in range(max(1, rounds - 1)):
+        CACHE.clear()  # time real fits, not the cached result of the previous round
+        job = await view.run(confirmed=True)
+        assert job.status == "done", job.error
+        r = job.result
+        efficiency.append(r.busy_time / (r.wall_time * bench.threads))
+        walls.append(r.wall_time)
+    big = job.result
+    anchor = median(local)
+    seed = f"{size.search_samples:,} rows" + (" (the seed's size)" if size.search_samples
+                                              == 10_000 else "")
+    return [
+        Row("4", f"Model search: seed small grid (SVC, 4 candidates × 2 folds, {seed}) on the "
+            f"cluster, {bench.threads} worker threads", median(cluster), "s",
+            "scikit-learn `n_jobs=-1`", anchor, goal="≤ 1.0× `n_jobs=-1`",
+            met=median(cluster) <= anchor and same,
+            note=f"{spread(cluster)} (dispatch to last fit; the whole Run incl. loading the "
+                 f"rows {fmt(median(full), 's')}); n_jobs=-1 {spread(local)}; same best "
+                 f"candidate and score: {'yes' if same else 'NO'}",
+            cause="The 8 fits take very different times (C=0.001 rbf several times C=10 "
+                  "rbf, see the per-fit times), so the last fits of a 2-thread cluster run "
+                  "alone while the other thread idles; scikit-learn's loky pool has the "
+                  "same tail, and the cluster adds scattering the data and one round trip "
+                  "per fit. Closing it: dispatch the slowest candidates first (priority by "
+                  "the estimate's cost model instead of grid order)."),
+        Row("4b", "Model search: same small grid, scikit-learn serial (`n_jobs=1`)",
+            median(serial), "s", "scikit-learn `n_jobs=-1`", anchor,
+            note=spread(serial)),
+        Row("4c", f"Model search: parallel efficiency of the seed's 36-candidate grid "
+            f"(72 fits, {size.large_grid_samples:,} rows)", median(efficiency), "%",
+            goal="≥ 90%", met=median(efficiency) >= 0.9,
+            note=f"n={len(efficiency)}, {min(efficiency):.0%}–{max(efficiency):.0%}; wall "
+                 f"{spread(walls)}; Σ fit+score {big.busy_time:.1f} s in the last round",
+            cause="Σ fit+score / (wall × threads) loses the time between fits (a result "
+                  "travels to the app, the next fit is already queued, but each fit task "
+                  "is small at this size) and the tail where one thread finishes the last, "
+                  "longest fit alone. Closing it: fewer, larger tasks (a candidate's folds "
+                  "in one task) and longest-first ordering."),
+    ]
