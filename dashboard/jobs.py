@@ -179,10 +179,15 @@ class JobContext:
         return await self.client.gather(futures)
 
     async def release(self) -> None:
-        """Cancel whatever is still on the cluster (a no-op for finished futures)."""
-        pending = [f for f in self.futures if not f.done() or f.status == "pending"]
-        if pending and self.client.status == "running":
-            await self.client.cancel(pending, force=True)
+        """Drop this job's hold on its keys; the scheduler forgets work nobody else wants.
+
+        Releasing, not ``client.cancel``: cancel acts on keys, so it would also kill
+        another job of this session that shares them, and with ``force=True`` it
+        can trip the scheduler's ``stimulus_cancel`` assertion on keys that are
+        dependencies of others, which drops this client's connection.
+        """
+        for future in self.futures:
+            future.release()
         self.futures.clear()
 
 

@@ -14,6 +14,7 @@ from ..datasets.catalog import convert_to_parquet
 from ..datasets.catalog_file import add_to_catalog, adding_allowed
 from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
+from . import url
 from .notify import notify
 
 DEFAULT_DATASET = "nyc-flights"
@@ -24,7 +25,8 @@ class DatasetPicker(Viewer):
     """Every other view reads ``dataset``; the picker keeps it and its summary."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
-    dataset_name = param.Selector(default=None, objects=[], doc="Name of the chosen dataset.")
+    dataset_name = param.Selector(default=None, objects=[], check_on_set=True,
+                                  doc="Name of the chosen dataset.")
     dataset = param.ClassSelector(class_=Dataset, doc="The chosen dataset with its options.")
     summary = param.ClassSelector(class_=DatasetSummary, default=None, allow_None=True,
                                   doc="Schema, partitions, size and first rows.")
@@ -38,6 +40,7 @@ class DatasetPicker(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._refreshes = 0  # a newer choice supersedes an older, slower summary
+        self._summarising = None  # (name, options) of the summary being computed
         self.reload()
         self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
                                                     sizing_mode="stretch_width")
@@ -46,6 +49,7 @@ class DatasetPicker(Viewer):
         self._convert_button = pn.widgets.Button(label="Convert to Parquet",
                                                  css_classes=["convert-parquet"])
         self._convert_button.on_click(self.convert)
+        url.sync(self, {"dataset_name": "dataset"}, "dataset")
 
     def reload(self, select: str | None = None) -> None:
         """Re-read the catalog; report its problems; keep or set the selection."""
@@ -67,6 +71,8 @@ class DatasetPicker(Viewer):
             return
         if self.dataset is not None:
             self.dataset.param.unwatch(self._options_watcher)
+            url.unsync(self.dataset)
+        url.sync(dataset, {o: o for o in dataset.options}, "dataset option")
         self.dataset = dataset
         self._options_watcher = dataset.param.watch(
             lambda *_: self._schedule_refresh(), list(dataset.options))
@@ -82,8 +88,22 @@ class DatasetPicker(Viewer):
 
     async def refresh(self) -> None:
         """Summarise the chosen dataset on the cluster (one partition)."""
+        dataset = self.dataset
+        wanted = (dataset.name, dataset.cache_token())
+        if wanted == self._summarising:
+            # The same summary is already on its way. A second compute of the same
+            # keys could lose its result when the first one's futures are released.
+            return
+        self._summarising = wanted
         self._refreshes += 1
-        token, dataset = self._refreshes, self.dataset
+        token = self._refreshes
+        try:
+            await self._summarise(token, dataset)
+        finally:
+            if self._summarising == wanted:
+                self._summarising = None
+
+    async def _summarise(self, token: int, dataset: Dataset) -> None:
         self.loading, self.error = True, ""
         try:
             # Building may write the built-in files on first use: keep it off the loop.
@@ -164,7 +184,8 @@ class DatasetPicker(Viewer):
             pn.pane.Markdown(f"{badge}{dataset.description}", css_classes=["dataset-description"],
                              margin=(0, 5)),
             pn.Param(dataset, parameters=list(dataset.options), widgets=widgets,
-                     show_name=False, sizing_mode="stretch_width") if dataset.options else None,
+                     show_name=False, sizing_mode="stretch_width",
+                     css_classes=["dataset-options"]) if dataset.options else None,
             sizing_mode="stretch_width",
         )
 

@@ -13,9 +13,10 @@ from .. import config
 from ..compute.groupby import (AGGREGATIONS, Filter, GroupBySpec, QueryError, estimate_groups,
                                explain_failure, run_pandas, run_query, to_code, validate)
 from ..datasets.errors import explain_read
-from ..jobs import Job, JobRunner
+from ..jobs import CACHE, Job, JobRunner
 from . import groupby_results as show
 from .dataset_picker import DatasetPicker
+from . import url
 from .notify import notify
 
 KIND = "groupby"
@@ -69,6 +70,9 @@ class GroupByView(Viewer):
         self.datasets.param.watch(self._on_schema, "summary")
         self.jobs.param.watch(self._on_history, "history")
         self._on_schema()
+        url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
+                        "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
+                        "ascending": "ascending", "top_n": "top"}, "group-by")
 
     # -- schema and defaults -----------------------------------------------
 
@@ -81,8 +85,16 @@ class GroupByView(Viewer):
         dtypes = summary.columns
         if dtypes == self._dtypes:
             return
-        self._dtypes = dtypes
+        first_schema, self._dtypes = not self._dtypes, dtypes
         columns = list(dtypes)
+        stale = [c for c in (*self.group_by, *self.value_columns, *self.filter_columns)
+                 if c not in columns]
+        if first_schema and stale:  # from a shared link: say so, then use the defaults
+            notify(f"This link's group-by names column {', '.join(map(repr, stale))}, which "
+                   f"'{self.datasets.dataset_name}' does not have; the defaults are shown "
+                   "instead.", "warning", 8000)
+        elif first_schema:  # a shared link whose result is cached shows it at once
+            pn.state.execute(self._show_if_cached)
         dataset = self.datasets.dataset
         numeric = [c for c in columns if _is_number(dtypes[c])]
         keys = [k for k in self.group_by if k in columns] or [
@@ -91,12 +103,19 @@ class GroupByView(Viewer):
         values = [v for v in self.value_columns if v in columns and v not in keys] or [
             v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
             c for c in numeric if c not in keys][:1]
+        filter_columns = [c for c in self.filter_columns if c in columns]
         for p in (self.param.group_by, self.param.value_columns, self.param.filter_columns):
             p.objects = columns
-        self.param.update(group_by=keys, value_columns=values,
-                          filter_columns=[c for c in self.filter_columns if c in columns],
-                          filters={c: f for c, f in self.filters.items() if c in columns},
-                          selection=None)
+        choice = dict(group_by=keys, value_columns=values, filter_columns=filter_columns,
+                      filters={c: f for c, f in self.filters.items() if c in columns},
+                      selection=None)
+        document = pn.state.curdoc
+        if document is not None and document.session_context:
+            # Values in a later message than the new options: a browser's choice widget
+            # given both at once keeps showing the old value.
+            document.add_next_tick_callback(lambda: self.param.update(choice))
+        else:
+            self.param.update(choice)
 
     def spec(self) -> GroupBySpec:
         """The query the widgets describe."""
@@ -173,6 +192,14 @@ class GroupByView(Viewer):
             self._pending = spec
             return None
         return groups > config.get("groupby.split-out-groups")
+
+    async def _show_if_cached(self) -> None:
+        try:
+            key = tokenize(self.datasets.dataset.cache_token(), self.spec())
+        except Exception:  # a half-valid query: nothing to show
+            return
+        if CACHE.get(key) is not None:
+            await self.run(confirmed=True)
 
     async def _run_confirmed(self, event=None) -> None:
         self._confirmed = self._pending

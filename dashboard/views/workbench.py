@@ -15,6 +15,7 @@ from .explore import ExploreView
 from .groupby import GroupByView
 from .model_search import ModelSearchView
 from .panes import DaskPanes, in_server_session
+from . import url
 
 TITLE = "Dask Workbench"
 
@@ -44,6 +45,7 @@ class Workbench(Viewer):
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
             pn.state.on_session_destroyed(self._on_session_destroyed)
+        url.sync(self.tabs, {"active": "tab"}, "tab")
 
     def _on_session_destroyed(self, session_context) -> None:
         # Bokeh calls this synchronously on the server's loop: schedule the cancels.

@@ -1,0 +1,42 @@
+"""Session lifecycle in a real browser: closing a tab cancels that session's work."""
+from __future__ import annotations
+
+from distributed import Client
+
+from tests.conftest import wait_until
+from tests.ui.conftest import WAIT_MS
+
+# Bokeh destroys a session this long after its last connection closed.
+LIFETIME = ("--unused-session-lifetime", "1000", "--check-unused-sessions", "500")
+
+
+def scheduler_tasks(address: str) -> int:
+    with Client(address, timeout=30) as client:
+        return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def start_a_long_group_by(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(url)
+    page.locator("select").first.select_option("nyc-taxi")
+    rows = page.locator(".dataset-options input").first
+    rows.fill("200000000")  # 200 partitions: minutes of work on two workers
+    rows.press("Enter")
+    page.locator(".dataset-stats").get_by_text("Partitions 200").wait_for()
+    page.locator(".bk-tab", has_text="Group-by").click()
+    page.locator(".groupby-code").get_by_text("df.groupby('passenger_count')").wait_for()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.locator(".groupby-progress-text").get_by_text(" tasks").wait_for()
+    return context
+
+
+def test_closing_tabs_leaves_no_work_on_the_cluster(serve, process_cluster, browser):
+    app = serve(*LIFETIME, app_args=("--scheduler", process_cluster.address))
+    for _ in range(2):
+        context = start_a_long_group_by(browser, app.url)
+        assert scheduler_tasks(process_cluster.address) > 0
+        context.close()
+        wait_until(lambda: scheduler_tasks(process_cluster.address) == 0, 30,
+                   "the scheduler to drop the closed session's tasks")
