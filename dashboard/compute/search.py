@@ -207,7 +207,7 @@ def _check_classes(y: np.ndarray, spec: SearchSpec) -> None:
 
 def estimate_seconds(plan: SearchPlan, threads: int) -> float:
     """Rough wall time on ``threads`` workers: one fit on a sample, scaled to a fold."""
-    probe_rows = int(setting("probe-rows", 500))
+    probe_rows = int(setting("probe-rows", 1000))
     train = plan.folds[0][0]
     sample = train[:: max(1, len(train) // probe_rows)]
     outcome = fit_and_score(plan.spec.kind.make(), plan.candidates[0], plan.X, plan.y,
@@ -219,7 +219,7 @@ def estimate_seconds(plan: SearchPlan, threads: int) -> float:
 
 def confirmation_question(plan: SearchPlan, seconds: float, threads: int) -> str | None:
     """A question to ask before dispatching a search this large, else None."""
-    if plan.n_fits <= setting("confirm-fits", 500) and seconds <= setting("confirm-seconds", 600):
+    if plan.n_fits <= setting("confirm-fits", 1000) and seconds <= setting("confirm-seconds", 1800):
         return None
     return (f"{len(plan.candidates):,} candidates × {len(plan.folds)} folds = "
             f"{plan.n_fits:,} fits, roughly {_duration(seconds)} on {threads} worker "
@@ -235,11 +235,15 @@ def _duration(seconds: float) -> str:
 
 
 async def run_search(ctx: JobContext, plan: SearchPlan,
-                     on_update: Callable[[SearchResults], None] | None = None) -> SearchResults:
-    """Every (candidate, fold) fit on the cluster, results as they land, then the refit."""
+                     on_update: Callable[[SearchResults], None] | None = None,
+                     run_id: str | None = None) -> SearchResults:
+    """Every (candidate, fold) fit on the cluster, results as they land, then the refit.
+
+    Every key on the cluster starts with ``search-<run_id>`` (random by default).
+    """
     spec, candidates = plan.spec, plan.candidates
     results = SearchResults.start(spec, candidates, len(plan.folds))
-    client, run = ctx.client, f"search-{uuid.uuid4().hex[:12]}"
+    client, run = ctx.client, f"search-{run_id or uuid.uuid4().hex[:12]}"
     start = time.perf_counter()
     shared = {f"{run}-{name}": value for name, value in (
         ("X", plan.X), ("y", plan.y), ("folds", plan.folds),
@@ -288,7 +292,8 @@ class NeedsConfirmation(SearchError):
 async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[str],
                  spec: SearchSpec, *, encode: bool = False, rows_estimate: int | None = None,
                  confirmed: bool = False, compare: bool = False,
-                 on_update: Callable[[SearchResults], None] | None = None) -> SearchResults:
+                 on_update: Callable[[SearchResults], None] | None = None,
+                 run_id: str | None = None) -> SearchResults:
     """A whole search as a job's work: load and check the data, ask if huge, fit, compare.
 
     Every refusal (a bad value, bad data, a grid to confirm) is raised before
@@ -314,7 +319,7 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
         question = confirmation_question(plan, seconds, threads)
         if question:
             raise NeedsConfirmation(question)
-    results = await run_search(ctx, plan, on_update)
+    results = await run_search(ctx, plan, on_update, run_id)
     if compare:
         results.local = await asyncio.to_thread(run_local, plan)
     return results

@@ -76,6 +76,7 @@ class ModelSearchView(Viewer):
         super().__init__(**params)
         self._forms: dict[str, param.Parameterized] = {}
         self._dtypes: dict[str, str] = {}
+        self._asked_compare = False
         self._on_estimator()
         self._buttons = {}
         for label, action, style in (("Run search", self.run, "primary"),
@@ -95,6 +96,15 @@ class ModelSearchView(Viewer):
         self._heatmap = pn.pane.HoloViews(show.heatmap(None, None, None),
                                           sizing_mode="stretch_width",
                                           css_classes=["search-heatmap"])
+        self._progress_bar = pn.indicators.Progress(value=0, max=1, width=300,
+                                                    css_classes=["search-progress"])
+        self._progress_text = pn.pane.Markdown("", css_classes=["search-progress-text"])
+        self._progress = pn.Row(self._progress_bar, self._progress_text, visible=False)
+        self._results_area = pn.Column(
+            self._best,
+            pn.Row(pn.widgets.Select.from_param(self.param.heat_x, name="Heatmap x", width=160),
+                   pn.widgets.Select.from_param(self.param.heat_y, name="Heatmap y", width=160)),
+            self._heatmap, self._table, visible=False, sizing_mode="stretch_width")
         self.datasets.param.watch(self._on_schema, "summary")
         self._on_schema()
 
@@ -173,6 +183,7 @@ class ModelSearchView(Viewer):
         self.param.heat_x.objects = self.param.heat_y.objects = axes
         self.param.update(job=job, results=None, heat_x=(axes[:1] or [None])[0],
                           heat_y=(axes[1:2] or [None])[0])
+        job.param.watch(self._show_progress, ["status", "done", "total"])
 
         async def work(ctx):
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -182,6 +193,7 @@ class ModelSearchView(Viewer):
                                     confirmed=confirmed, compare=compare,
                                     on_update=self._on_update)
             except NeedsConfirmation as e:
+                self._asked_compare = compare  # "Run anyway" runs what was asked
                 self.question = str(e)
                 raise
 
@@ -202,7 +214,7 @@ class ModelSearchView(Viewer):
         return job
 
     async def run_confirmed(self, event=None) -> Job | None:
-        return await self.run(confirmed=True)
+        return await self.run(confirmed=True, compare=self._asked_compare)
 
     async def compare(self, event=None) -> Job | None:
         """The same grid on the cluster and with scikit-learn n_jobs=-1 in this process."""
@@ -246,19 +258,22 @@ class ModelSearchView(Viewer):
         return pn.Param(self.grid, widgets=widgets, show_name=False, sizing_mode="stretch_width",
                         css_classes=["search-grid"])
 
-    @param.depends("job.status", "job.done", "job.total", "results")
-    def _progress(self):
+    @param.depends("results", watch=True)
+    def _show_progress(self, *_) -> None:
+        # Watched on each run's Job too: a method depending on "job.done" is not
+        # re-wired when a new Job replaces None, so it would miss the data loading.
         job, results = self.job, self.results
-        if job is None or (job.status != "running" and results is None):
-            return None
         if results is not None:
             done, total, what = results.done, results.total, "fits done"
-        else:
+        elif job is not None and job.status == "running":
             done, total, what = job.done, job.total, "tasks reading the data"
-        return pn.Row(
-            pn.indicators.Progress(value=done if total else -1, max=max(total, 1), width=300,
-                                   css_classes=["search-progress"]),
-            pn.pane.Markdown(f"{done} / {total} {what}", css_classes=["search-progress-text"]))
+        else:
+            self._progress.visible = False
+            return
+        self._progress_bar.max = max(total, 1, self._progress_bar.value)
+        self._progress_bar.param.update(value=done if total else -1, max=max(total, 1))
+        self._progress_text.object = f"{done} / {total} {what}" if total else "Reading the data…"
+        self._progress.visible = True
 
     @param.depends("question", "error")
     def _messages(self):
@@ -273,6 +288,7 @@ class ModelSearchView(Viewer):
     @param.depends("results", watch=True)
     def _fill_table(self) -> None:
         self._table.value = self.results.table() if self.results is not None else pd.DataFrame()
+        self._results_area.visible = self.results is not None
 
     @param.depends("results", "heat_x", "heat_y", watch=True)
     def _draw_heatmap(self) -> None:
@@ -307,12 +323,7 @@ class ModelSearchView(Viewer):
                      ("Run search", "Cancel", "Compare with local"))),
             self._progress, self._messages,
             sizing_mode="stretch_width")
-        results = pn.Column(
-            self._best,
-            pn.Row(pn.widgets.Select.from_param(self.param.heat_x, name="Heatmap x", width=160),
-                   pn.widgets.Select.from_param(self.param.heat_y, name="Heatmap y", width=160)),
-            self._heatmap, self._table, sizing_mode="stretch_width")
-        return pn.Column(form, results, sizing_mode="stretch_width")
+        return pn.Column(form, self._results_area, sizing_mode="stretch_width")
 
 
 def _entry(kind: str, values: list):

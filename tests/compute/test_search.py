@@ -44,10 +44,11 @@ async def run(runner: JobRunner, ddf, spec: SearchSpec, target="y", features=FEA
     return await runner.run(job, lambda ctx: search(ctx, ddf, target, features, spec, **options))
 
 
-async def fit_keys_seen(client) -> int:
-    """Fit tasks the scheduler has ever been told about (its transition log)."""
-    return await client.run_on_scheduler(lambda dask_scheduler: sum(
-        "-fit-" in str(t.key) for t in dask_scheduler.transition_log))
+async def fits_seen(client, run_id: str) -> int:
+    """Fit tasks of run ``run_id`` the scheduler was ever told about (its transition log)."""
+    prefix = f"search-{run_id}-fit-"
+    return await client.run_on_scheduler(lambda dask_scheduler: len({
+        str(t.key) for t in dask_scheduler.transition_log if str(t.key).startswith(prefix)}))
 
 
 async def search_keys(client) -> list[str]:
@@ -227,12 +228,11 @@ async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, me
         spec, options = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=4), {"compare": True}
     elif case == "too many rows":
         options = {"rows_estimate": 5_000_000}
-    before = await fit_keys_seen(async_client)
-    job = await run(runner, lazy(frame), spec, target=target,
-                    features=features, **options)
+    job = await run(runner, lazy(frame), spec, target=target, features=features,
+                    run_id=case.replace(" ", "-"), **options)
     assert job.status == "failed"
     assert message in job.error
-    assert await fit_keys_seen(async_client) == before
+    assert await fits_seen(async_client, case.replace(" ", "-")) == 0
 
 
 async def test_text_features_can_be_one_hot_encoded(runner):
@@ -244,17 +244,16 @@ async def test_text_features_can_be_one_hot_encoded(runner):
 
 async def test_a_huge_grid_asks_first_then_runs_when_confirmed(runner, async_client):
     spec = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=2)
-    before = await fit_keys_seen(async_client)
     with dask.config.set({"workbench.search.confirm-fits": 50}):
-        job = await run(runner, lazy(small_frame(60)), spec)
+        job = await run(runner, lazy(small_frame(60)), spec, run_id="asked")
         assert job.status == "failed"
         assert job.error.startswith("36 candidates × 2 folds = 72 fits, roughly ")
         assert job.error.endswith(" on 2 worker threads. Run it anyway?")
-        assert await fit_keys_seen(async_client) == before
-        job = await run(runner, lazy(small_frame(60)), spec, confirmed=True)
+        assert await fits_seen(async_client, "asked") == 0
+        job = await run(runner, lazy(small_frame(60)), spec, confirmed=True, run_id="confirmed")
     assert job.status == "done", job.error
     assert job.result.done == 72
-    assert await fit_keys_seen(async_client) >= before + 72  # the log does see fits
+    assert await fits_seen(async_client, "confirmed") == 72  # the log does see fits
 
 
 def test_the_question_shows_an_estimate_in_hours():

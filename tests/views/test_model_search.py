@@ -63,7 +63,7 @@ async def test_seed_preset_runs_and_fills_in_live(view):
     assert len(table) == 4 and (table["status"] == "done").all()
     assert len(view._heatmap.object.data) == 4
     assert (view.heat_x, view.heat_y) == ("C", "kernel")
-    assert view._progress()[1].object == "8 / 8 fits done"
+    assert view._progress.visible and view._progress_text.object == "8 / 8 fits done"
     assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
     assert view.jobs.history[0] is job and job.title.startswith("GridSearchCV(SVC(")
 
@@ -107,13 +107,14 @@ async def test_regressors_follow_a_numeric_target(view):
 async def test_a_huge_grid_asks_then_runs_anyway(view):
     await seed_preset(view, LARGE, 200)
     with dask.config.set({"workbench.search.confirm-fits": 20}):
-        job = await view.run()
+        job = await view.compare()
         assert job.status == "failed" and view.error == ""
         assert view.question.startswith("36 candidates × 2 folds = 72 fits, roughly")
         assert view._messages()[1] is view._buttons["Run anyway"]
         job = await view.run_confirmed()
     assert job.status == "done", job.error
     assert view.question == "" and view.results.done == 72
+    assert view.results.local is not None  # "Run anyway" ran what was asked: the comparison
 
 
 async def test_cancel_from_the_tab(view):
