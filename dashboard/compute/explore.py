@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,26 @@ def frame_for(ddf: dd.DataFrame, columns: list[str]) -> dd.DataFrame:
     so it never computes categories of its own while its graph is captured.
     """
     return ddf[list(dict.fromkeys(columns))].optimize()
+
+
+def _same(partition: pd.DataFrame, owner: str) -> pd.DataFrame:
+    return partition
+
+
+def own_keys(ddf: dd.DataFrame) -> dd.DataFrame:
+    """``ddf`` under keys no other computation shares, to persist it.
+
+    Jobs cancel their unfinished keys with ``force=True`` when superseded, and the
+    session's tabs share one client: a persisted frame under the source's own keys
+    could lose them to another job's cancel ("missing dependency" later).
+    """
+    return ddf.map_partitions(_same, uuid.uuid4().hex, meta=ddf._meta)
+
+
+def lost_keys(exc: BaseException) -> bool:
+    """Whether a compute failed because data it depended on had left the cluster."""
+    text = str(exc)
+    return "Missing dependency" in text or "lost dependencies" in text
 
 
 def column_stats(ddf: dd.DataFrame, columns: list[str]):
@@ -294,7 +315,7 @@ async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
     spec.check(ddf.dtypes)
     frame = frame_for(ddf, spec.columns)
     if persist:
-        frame = ctx.client.persist(frame)
+        frame = ctx.client.persist(own_keys(frame))
         ctx.track(futures_of(frame))  # cancelled only if the job stops before they finish
     drawable = frame[[spec.x, spec.y]].dropna().shape[0]
     *stats, rows = await ctx.compute(*column_stats(frame, spec.columns), drawable)

@@ -11,6 +11,7 @@ overlay while a job runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 
 import holoviews as hv
@@ -19,7 +20,7 @@ import param
 from panel.viewable import Viewer
 
 from .. import config
-from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory,
+from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory, lost_keys,
                                numeric_columns, prepare, render)
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
@@ -27,6 +28,8 @@ from ..jobs import Job, JobRunner
 from .dataset_picker import DatasetPicker
 from .notify import notify
 from .panes import in_server_session
+
+log = logging.getLogger(__name__)
 
 KIND = "explore"
 # Axes tried first, in order, when a dataset is chosen: the taxi pickup map, then flights.
@@ -84,7 +87,7 @@ class ExploreView(Viewer):
         params.setdefault("width", config.get("explore.width", 600))
         params.setdefault("height", config.get("explore.height", 450))
         super().__init__(**params)
-        self._ddf = None
+        self._ddf = self._source = None
         self._prepared = None  # the spec's columns (persisted when they fit) and extents
         self._refreshes = 0  # a newer refresh owns the view; older outcomes are dropped
         self._scheduled = False
@@ -128,6 +131,8 @@ class ExploreView(Viewer):
         """Take the picker's dataset: its columns, sensible axes, then a first plot."""
         self._loads += 1
         token, dataset = self._loads, self.datasets.dataset
+        if self._ddf is not None and dataset.cache_token() == self._source:
+            return  # the same data summarised again: the map and its kept columns stand
         self.loading = True
         try:
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -137,7 +142,7 @@ class ExploreView(Viewer):
             return
         if token != self._loads:
             return  # the choice (or its options) changed meanwhile: the newer load goes on
-        self._ddf, self._prepared = ddf, None
+        self._ddf, self._prepared, self._source = ddf, None, dataset.cache_token()
         columns = list(ddf.columns)
         numeric = numeric_columns(ddf.dtypes)
         for name in ("x", "y", "value", "hist"):
@@ -192,12 +197,20 @@ class ExploreView(Viewer):
         persist = self._persist(len(spec.columns))
 
         async def work(ctx):
-            nonlocal prepared
-            if prepared is None or prepared.spec != spec:
-                prepared = await prepare(ctx, ddf, spec, persist=persist)
-                if ddf is self._ddf:
-                    self._prepared = prepared  # kept (on the cluster) for the next zoom
-            return await render(ctx, prepared, x_range, y_range, width, height, bins)
+            nonlocal prepared, persist
+            for attempt in (1, 2):
+                if prepared is None or prepared.spec != spec:
+                    prepared = await prepare(ctx, ddf, spec, persist=persist)
+                    if ddf is self._ddf:
+                        self._prepared = prepared  # kept (on the cluster) for the next zoom
+                try:
+                    return await render(ctx, prepared, x_range, y_range, width, height, bins)
+                except Exception as e:
+                    if attempt == 2 or not prepared.persisted or not lost_keys(e):
+                        raise
+                    # The kept columns were released under us: read from the source.
+                    log.warning("Explore: kept columns lost (%s); reading the source", e)
+                    prepared, persist = None, False
 
         self.param.update(loading=True, error="")  # the sentence was the last attempt's
         job = await self.jobs.run(
