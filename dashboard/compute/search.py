@@ -110,9 +110,7 @@ def prepare_data(frame: pd.DataFrame, target: str, features: Sequence[str],
     """Feature matrix, target and feature names; refuses what no estimator can fit."""
     features = [f for f in features if f != target]
     X = frame[features]
-    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])
-            or pd.api.types.is_bool_dtype(X[c])]
-    text = [c for c in text if not pd.api.types.is_bool_dtype(X[c])]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
     if text and not encode:
         raise SearchError(
             f"Feature columns {_names(text)} are not numeric. Tick 'Encode categorical "
@@ -167,6 +165,9 @@ def plan_search(spec: SearchSpec, X: np.ndarray, y: np.ndarray,
     classifier = is_classifier(kind.make())
     if classifier:
         _check_classes(y, spec)
+    elif not np.issubdtype(np.asarray(y).dtype, np.number):
+        raise SearchError(f"The target is not numeric; {spec.estimator} is a regressor: "
+                          "choose a classifier.")
     X_test = y_test = None
     if spec.holdout:
         X, X_test, y, y_test = train_test_split(

@@ -202,7 +202,7 @@ class ModelSearchView(Viewer):
             await self.jobs.run(
                 job, work, explain=lambda e: str(explain_read(e, dataset) or _failure(e)),
                 cache_key=None if compare else tokenize(
-                    dataset.cache_token(), spec.code(), target, features, encode))
+                    dataset.cache_token(), spec.code(), spec.holdout, target, features, encode))
         finally:
             self._busy(False)
         if job.status == "done":

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import GridSearchCV
 
-from dashboard.cluster import ClusterManager
 from dashboard.compute.estimators import SearchError, check_grid, parse_grid
 from dashboard.compute.search import (SEED_LARGE_GRID, SearchSpec,
                                       confirmation_question, plan_search, search)
@@ -18,14 +17,6 @@ from dashboard.datasets.classification import ClassificationDataset, classificat
 from dashboard.jobs import CACHE, Job, JobRunner
 
 FEATURES = ["f0", "f1", "f2", "f3"]
-
-
-@pytest.fixture
-async def runner(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield JobRunner(manager=manager)
-    await manager.close()
 
 
 def small_frame(n_samples: int = 300, **columns) -> pd.DataFrame:
@@ -202,6 +193,8 @@ def test_grid_entries_are_read_structurally():
     ("neighbors over a fold", "n_neighbors=50 is larger than the 40 rows a CV fold trains on; "
                               "use at most 40 (or fewer folds, or more data)."),
     ("continuous target", "The target looks continuous"),
+    ("text target for a regressor", "The target is not numeric; Ridge is a regressor: "
+                                    "choose a classifier."),
     ("compare too large", "Compare with local runs in the app's own process, so it is limited "
                           "to 100 fits (search.compare-max-fits); this grid has 144."),
     ("too many rows", "This dataset has about 5,000,000 rows; a search loads its rows into "
@@ -224,6 +217,9 @@ async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, me
         spec = SearchSpec(estimator="KNeighborsClassifier", grid={"n_neighbors": [5, 50]})
     elif case == "continuous target":
         target, features = "f0", ["f1", "f2"]
+    elif case == "text target for a regressor":
+        frame["y"] = frame["y"].map({0: "no", 1: "yes"})
+        spec = SearchSpec(estimator="Ridge", grid={"alpha": [1.0]})
     elif case == "compare too large":
         spec, options = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=4), {"compare": True}
     elif case == "too many rows":
