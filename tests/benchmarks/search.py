@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
+
 from dashboard.compute.search import plan_search, prepare_data, run_local
 from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker
@@ -17,6 +19,15 @@ from dashboard.views.model_search import ModelSearchView
 from tests.views.test_model_search import LARGE, SMALL, seed_preset
 
 from .harness import Bench, Row, fmt, median, spread
+
+def idle(results, threads: int) -> str:
+    """Worker-thread time not spent fitting or scoring, per fit."""
+    return f"{(results.wall_time * threads - results.busy_time) / results.total * 1000:.0f} ms"
+
+
+def longest(results) -> float:
+    return float(np.nanmax(results.fit_times + results.score_times))
+
 
 async def search_tab(bench: Bench) -> ModelSearchView:
     return ModelSearchView(datasets=DatasetPicker(manager=bench.manager),
@@ -68,12 +79,13 @@ async def run(bench: Bench) -> list[Row]:
             note=f"{spread(cluster)} (dispatch to last fit; the whole Run incl. loading the "
                  f"rows {fmt(median(full), 's')}); n_jobs=-1 {spread(local)}; same best "
                  f"candidate and score: {'yes' if same else 'NO'}",
-            cause="The 8 fits take very different times (C=0.001 rbf several times C=10 "
-                  "rbf, see the per-fit times), so the last fits of a 2-thread cluster run "
-                  "alone while the other thread idles; scikit-learn's loky pool has the "
-                  "same tail, and the cluster adds scattering the data and one round trip "
-                  "per fit. Closing it: dispatch the slowest candidates first (priority by "
-                  "the estimate's cost model instead of grid order)."),
+            cause=f"Measured from the tab's own per-fit times: the worker threads were idle "
+                  f"{idle(results, bench.threads)} per fit (wall × threads − Σ fit+score, "
+                  f"over {results.total} fits); the longest fit took "
+                  f"{longest(results):.2f} s of a {results.wall_time:.2f} s wall, so the tail "
+                  "runs on one thread while the other waits. What would close it: start the "
+                  "costliest candidates first (the estimate's cost model instead of grid "
+                  "order) and send a candidate's folds as one task when fits are short."),
         Row("4b", "Model search: same small grid, scikit-learn serial (`n_jobs=1`)",
             median(serial), "s", "scikit-learn `n_jobs=-1`", anchor,
             note=spread(serial)),
@@ -82,9 +94,10 @@ async def run(bench: Bench) -> list[Row]:
             goal="≥ 90%", met=median(efficiency) >= 0.9,
             note=f"n={len(efficiency)}, {min(efficiency):.0%}–{max(efficiency):.0%}; wall "
                  f"{spread(walls)}; Σ fit+score {big.busy_time:.1f} s in the last round",
-            cause="Σ fit+score / (wall × threads) loses the time between fits (a result "
-                  "travels to the app, the next fit is already queued, but each fit task "
-                  "is small at this size) and the tail where one thread finishes the last, "
-                  "longest fit alone. Closing it: fewer, larger tasks (a candidate's folds "
-                  "in one task) and longest-first ordering."),
+            cause=f"Idle worker-thread time was {idle(big, bench.threads)} per fit against "
+                  f"{(big.busy_time / big.total) * 1000:.0f} ms of fitting and scoring per fit: "
+                  "each fit is its own task and result message through the scheduler and "
+                  "`as_completed` on the app's loop, and the last fits run alone. What would "
+                  "close it: batch a candidate's folds (or several small candidates) into one "
+                  "task so each task carries seconds of work, and order by estimated cost."),
     ]
