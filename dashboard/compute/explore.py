@@ -20,7 +20,8 @@ while it runs. The options were:
   it, and returns it as a ``Delayed``. The view computes that through the job
   runner (``JobContext.compute``) on the asynchronous client: the work runs on the
   cluster and shows in the task stream, the loop only awaits, and a newer zoom
-  cancels the older job's futures, so the cluster drops stale work too. The
+  stops the older job, whose futures are released, so the scheduler drops its
+  unfinished tasks too. The
   scheduler override lasts only while the graph is built (milliseconds, no
   computing) and anything another thread computes meanwhile runs as it would have.
 
@@ -35,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,7 +47,7 @@ import datashader as ds
 import numpy as np
 import pandas as pd
 from dask.delayed import Delayed
-from distributed import futures_of
+from distributed import as_completed, futures_of
 from pandas.api import types as ptypes
 
 if TYPE_CHECKING:
@@ -96,20 +96,6 @@ def frame_for(ddf: dd.DataFrame, columns: list[str]) -> dd.DataFrame:
     so it never computes categories of its own while its graph is captured.
     """
     return ddf[list(dict.fromkeys(columns))].optimize()
-
-
-def _same(partition: pd.DataFrame, owner: str) -> pd.DataFrame:
-    return partition
-
-
-def own_keys(ddf: dd.DataFrame) -> dd.DataFrame:
-    """``ddf`` under keys no other computation shares, to persist it.
-
-    Jobs cancel their unfinished keys with ``force=True`` when superseded, and the
-    session's tabs share one client: a persisted frame under the source's own keys
-    could lose them to another job's cancel ("missing dependency" later).
-    """
-    return ddf.map_partitions(_same, uuid.uuid4().hex, meta=ddf._meta)
 
 
 def lost_keys(exc: BaseException) -> bool:
@@ -315,8 +301,12 @@ async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
     spec.check(ddf.dtypes)
     frame = frame_for(ddf, spec.columns)
     if persist:
-        frame = ctx.client.persist(own_keys(frame))
-        ctx.track(futures_of(frame))  # cancelled only if the job stops before they finish
+        # Not tracked by the job, which releases what it tracks when it ends: the
+        # returned frame holds these futures, and dropping it lets them go.
+        frame = ctx.client.persist(frame)
+        async for future in as_completed(futures_of(frame), loop=ctx.client.loop):
+            if future.status == "error":
+                await future  # raises the task's own error
     drawable = frame[[spec.x, spec.y]].dropna().shape[0]
     *stats, rows = await ctx.compute(*column_stats(frame, spec.columns), drawable)
     found = extents(*stats)

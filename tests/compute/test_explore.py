@@ -12,13 +12,12 @@ import pandas as pd
 import pytest
 from distributed import get_task_stream
 
-from dashboard.cluster import ClusterManager
 from dashboard.compute.explore import (ExploreError, ExploreSpec, _KeepGraph, aggregate,
                                        check_columns, check_extent, column_stats, extents,
                                        histogram, numeric_columns, prepare, render)
 from dashboard.datasets.flights import FlightsDataset
 from dashboard.datasets.taxi import TaxiDataset
-from dashboard.jobs import Job, JobRunner
+from dashboard.jobs import Job, JobRunner  # ``runner``: tests/compute/conftest.py
 
 
 def numpy_counts(frame: pd.DataFrame, x: str, y: str, x_range, y_range, width, height):
@@ -43,14 +42,6 @@ def small() -> pd.DataFrame:
     })
     frame.loc[::9, "a"] = np.nan
     return frame
-
-
-@pytest.fixture
-async def runner(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield JobRunner(manager=manager)
-    await manager.close()
 
 
 async def run(runner: JobRunner, work) -> Job:
@@ -205,6 +196,7 @@ async def test_taxi_ten_million_rows_pickup_map_and_zoom(runner):
     count_spec = ExploreSpec(spec.x, spec.y)
     counted = await run(runner, lambda ctx: render(
         ctx, _with_spec(prepared, count_spec), None, None, 400, 300))
+    assert counted.status == "done", counted.error
     assert int(counted.result.image.sum()) == 10_000_000
 
     # Zoomed on Manhattan: fewer rows, a finer grid over the smaller box.
