@@ -36,7 +36,8 @@ def test_zoom_reaggregates_on_the_cluster(proxied_app, page):
     plot = page.locator(".explore-map")
     picture = plot.screenshot()
 
-    # Zoom in with the mouse wheel over the middle of the map.
+    # Zoom in with the mouse wheel over the middle of the map, once no overlay covers it.
+    plot.and_(page.locator(".pn-loading")).wait_for(state="detached")
     canvas = plot.locator("canvas").first.bounding_box()
     page.mouse.move(canvas["x"] + canvas["width"] * 0.4, canvas["y"] + canvas["height"] * 0.5)
     page.mouse.wheel(0, -500)
