@@ -124,7 +124,7 @@ class _TaskProgress(ProgressBar):
             await progress.setup()
             return progress
 
-        def function(scheduler, progress):
+        def function(scheduler, progress=None):  # the scheduler omits a None state
             if progress is None:
                 return {"all": 0, "remaining": 0, "status": "finished"}
             return {"all": len(progress.all_keys), "remaining": len(progress.keys),

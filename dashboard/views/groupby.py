@@ -13,7 +13,7 @@ from .. import config
 from ..compute.groupby import (AGGREGATIONS, Filter, GroupBySpec, QueryError, estimate_groups,
                                explain_failure, run_pandas, run_query, to_code, validate)
 from ..datasets.errors import explain_read
-from ..jobs import CACHE, Job, JobRunner
+from ..jobs import Job, JobRunner
 from . import groupby_results as show
 from .dataset_picker import DatasetPicker
 from . import url
@@ -47,6 +47,7 @@ class GroupByView(Viewer):
     error = param.String(default="", doc="Why the last run did not give a result.")
     compare = param.Dict(default=None, allow_None=True, doc="pandas vs cluster timings.")
     choices = param.Dict(default={}, doc="Values offered by each text filter.")
+    columns = param.List(default=[], doc="Columns of the dataset's schema.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -70,6 +71,10 @@ class GroupByView(Viewer):
         self.datasets.param.watch(self._on_schema, "summary")
         self.jobs.param.watch(self._on_history, "history")
         self._on_schema()
+        # Columns can arrive from a link (re-applied whenever Panel syncs the URL) or
+        # the history: the schema decides, whatever the source.
+        self.param.watch(self._keep_known_columns, ["group_by", "value_columns",
+                                                    "filter_columns"])
         url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
                         "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
                         "ascending": "ascending", "top_n": "top"}, "group-by")
@@ -93,8 +98,6 @@ class GroupByView(Viewer):
             notify(f"This link's group-by names column {', '.join(map(repr, stale))}, which "
                    f"'{self.datasets.dataset_name}' does not have; the defaults are shown "
                    "instead.", "warning", 8000)
-        elif first_schema:  # a shared link whose result is cached shows it at once
-            pn.state.execute(self._show_if_cached)
         dataset = self.datasets.dataset
         numeric = [c for c in columns if _is_number(dtypes[c])]
         keys = [k for k in self.group_by if k in columns] or [
@@ -109,13 +112,15 @@ class GroupByView(Viewer):
         choice = dict(group_by=keys, value_columns=values, filter_columns=filter_columns,
                       filters={c: f for c, f in self.filters.items() if c in columns},
                       selection=None)
-        document = pn.state.curdoc
-        if document is not None and document.session_context:
-            # Values in a later message than the new options: a browser's choice widget
-            # given both at once keeps showing the old value.
-            document.add_next_tick_callback(lambda: self.param.update(choice))
-        else:
-            self.param.update(choice)
+        self.param.update(choice)
+        self.columns = columns  # last: the pickers are rebuilt with valid values
+
+    def _keep_known_columns(self, event) -> None:
+        if not self._dtypes:
+            return  # no schema yet: _on_schema sorts them out when it comes
+        known = [c for c in event.new if c in self._dtypes]
+        if known != list(event.new):
+            setattr(self, event.name, known or list(event.old))
 
     def spec(self) -> GroupBySpec:
         """The query the widgets describe."""
@@ -192,14 +197,6 @@ class GroupByView(Viewer):
             self._pending = spec
             return None
         return groups > config.get("groupby.split-out-groups")
-
-    async def _show_if_cached(self) -> None:
-        try:
-            key = tokenize(self.datasets.dataset.cache_token(), self.spec())
-        except Exception:  # a half-valid query: nothing to show
-            return
-        if CACHE.get(key) is not None:
-            await self.run(confirmed=True)
 
     async def _run_confirmed(self, event=None) -> None:
         self._confirmed = self._pending
@@ -367,20 +364,37 @@ class GroupByView(Viewer):
             pn.Row(show.csv_download(result, job.dataset), show.report_download(job)),
             sizing_mode="stretch_width")
 
-    def __panel__(self):
-        form = pn.Column(
+    # The column pickers are made anew for each schema: a browser choice widget given
+    # new options and a new value in one update (or a value it has no option for, from
+    # a stale link) can stop showing its value.
+    @param.depends("columns")
+    def _column_pickers(self):
+        if not self.columns:
+            return pn.indicators.LoadingSpinner(value=True, size=20,
+                                                name="Reading the dataset's columns…")
+        return pn.Column(
             pn.widgets.MultiChoice.from_param(self.param.group_by, name="Group by",
                                               sizing_mode="stretch_width"),
             pn.widgets.MultiChoice.from_param(self.param.value_columns, name="Value",
                                               sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+    @param.depends("columns")
+    def _filter_picker(self):
+        if not self.columns:
+            return None
+        return pn.widgets.MultiChoice.from_param(self.param.filter_columns, name="Filter on",
+                                                 sizing_mode="stretch_width")
+
+    def __panel__(self):
+        form = pn.Column(
+            self._column_pickers,
             pn.Row(pn.widgets.Select.from_param(self.param.agg, name="Aggregation", width=150),
                    pn.widgets.Select.from_param(self.param.sort, name="Sort by", width=120),
                    pn.widgets.Checkbox.from_param(self.param.ascending, name="Ascending",
                                                   margin=(32, 10)),
                    pn.widgets.IntInput.from_param(self.param.top_n, name="Top N", width=100)),
-            pn.widgets.MultiChoice.from_param(self.param.filter_columns, name="Filter on",
-                                              sizing_mode="stretch_width"),
-            self._filter_widgets, self._selection, self._code,
+            self._filter_picker, self._filter_widgets, self._selection, self._code,
             pn.Row(self._run_button, self._cancel_button, self._compare_button,
                    pn.widgets.Checkbox.from_param(self.param.report,
                                                   name="Performance report", margin=(12, 10))),

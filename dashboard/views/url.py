@@ -30,8 +30,10 @@ def sync(obj: param.Parameterized, names: dict[str, str], what: str) -> None:
         bad = [b for b in bad if b not in reported]
         reported.update(bad)
         if bad:
-            notify(f"This link's {what} setting {', '.join(bad)} does not exist here; "
-                   "the default is shown instead.", "warning", 8000)
+            message = (f"This link's {what} setting {', '.join(bad)} does not exist here; "
+                       "the default is shown instead.")
+            # The link is read while the page is built: show the notice once it is up.
+            pn.state.onload(lambda: notify(message, "warning", 8000))
 
     pn.state.location.sync(obj, names, on_error=one_by_one)
 
