@@ -71,10 +71,6 @@ class GroupByView(Viewer):
         self.datasets.param.watch(self._on_schema, "summary")
         self.jobs.param.watch(self._on_history, "history")
         self._on_schema()
-        # Columns can arrive from a link (re-applied whenever Panel syncs the URL) or
-        # the history: the schema decides, whatever the source.
-        self.param.watch(self._keep_known_columns, ["group_by", "value_columns",
-                                                    "filter_columns"])
         url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
                         "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
                         "ascending": "ascending", "top_n": "top"}, "group-by")
@@ -107,20 +103,26 @@ class GroupByView(Viewer):
             v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
             c for c in numeric if c not in keys][:1]
         filter_columns = [c for c in self.filter_columns if c in columns]
-        for p in (self.param.group_by, self.param.value_columns, self.param.filter_columns):
+        for p in self._column_params():
             p.objects = columns
         choice = dict(group_by=keys, value_columns=values, filter_columns=filter_columns,
                       filters={c: f for c, f in self.filters.items() if c in columns},
                       selection=None)
         self.param.update(choice)
+        # From now on a column the schema lacks is refused (Panel re-applies the link's
+        # values at every later sync; a refused one gets the link notice, once).
+        for p in self._column_params():
+            p.check_on_set = True
         self.columns = columns  # last: the pickers are rebuilt with valid values
 
-    def _keep_known_columns(self, event) -> None:
-        if not self._dtypes:
-            return  # no schema yet: _on_schema sorts them out when it comes
-        known = [c for c in event.new if c in self._dtypes]
-        if known != list(event.new):
-            setattr(self, event.name, known or list(event.old))
+    def _column_params(self):
+        return (self.param.group_by, self.param.value_columns, self.param.filter_columns)
+
+    def _forget_schema(self) -> None:
+        """Until the next schema arrives any column is accepted (a link, a restored run)."""
+        for p in self._column_params():
+            p.objects, p.check_on_set = [], False
+        self._dtypes, self.columns = {}, []
 
     def spec(self) -> GroupBySpec:
         """The query the widgets describe."""
@@ -255,6 +257,7 @@ class GroupByView(Viewer):
         """Put the widgets back as they were for ``job`` and show its result."""
         settings = job.settings
         if self.datasets.dataset_name != settings["dataset"]:
+            self._forget_schema()
             self.datasets.dataset_name = settings["dataset"]
         self.datasets.dataset.param.update(settings["options"])
         self.param.update(settings["query"])
