@@ -17,6 +17,7 @@ import math
 import holoviews as hv
 import panel as pn
 import param
+from distributed import futures_of
 from panel.viewable import Viewer
 
 from .. import config
@@ -114,6 +115,11 @@ class ExploreView(Viewer):
 
     def _release(self, watcher) -> None:
         self.datasets.param.unwatch(watcher)
+        # Explicitly, not by garbage collection: the closed session's document and
+        # its jobs may still hold the frame for a while.
+        if self._prepared is not None and self._prepared.persisted:
+            for future in futures_of(self._prepared.frame):
+                future.release()
         self._ddf = self._prepared = None
 
     # -- what to draw ------------------------------------------------------

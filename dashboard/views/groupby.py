@@ -272,9 +272,9 @@ class GroupByView(Viewer):
         for column in self.filter_columns:
             chosen = self.filters.get(column, {})
             if _is_range(self._dtypes.get(column, "")):
-                low = pn.widgets.FloatInput(name=f"{column} from", value=chosen.get("low"),
+                low = pn.widgets.FloatInput(label=f"{column} from", value=chosen.get("low"),
                                             width=140)
-                high = pn.widgets.FloatInput(name="to", value=chosen.get("high"), width=140)
+                high = pn.widgets.FloatInput(label="to", value=chosen.get("high"), width=140)
                 low.param.watch(lambda e, c=column: self._set_filter(c, low=e.new), "value")
                 high.param.watch(lambda e, c=column: self._set_filter(c, high=e.new), "value")
                 rows.append(pn.Row(low, high))
@@ -283,9 +283,9 @@ class GroupByView(Viewer):
                 if options is None:
                     pn.state.execute(lambda c=column: self._load_choices(c))
                     rows.append(pn.indicators.LoadingSpinner(value=True, size=20,
-                                                             name=f"{column}: reading values…"))
+                                                             label=f"{column}: reading values…"))
                     continue
-                pick = pn.widgets.MultiChoice(name=f"{column} is one of", options=options,
+                pick = pn.widgets.MultiChoice(label=f"{column} is one of", options=options,
                                               value=chosen.get("values", []),
                                               sizing_mode="stretch_width")
                 pick.param.watch(lambda e, c=column: self._set_filter(c, values=e.new), "value")
@@ -374,11 +374,11 @@ class GroupByView(Viewer):
     def _column_pickers(self):
         if not self.columns:
             return pn.indicators.LoadingSpinner(value=True, size=20,
-                                                name="Reading the dataset's columns…")
+                                                label="Reading the dataset's columns…")
         return pn.Column(
-            pn.widgets.MultiChoice.from_param(self.param.group_by, name="Group by",
+            pn.widgets.MultiChoice.from_param(self.param.group_by, label="Group by",
                                               sizing_mode="stretch_width"),
-            pn.widgets.MultiChoice.from_param(self.param.value_columns, name="Value",
+            pn.widgets.MultiChoice.from_param(self.param.value_columns, label="Value",
                                               sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
@@ -386,21 +386,21 @@ class GroupByView(Viewer):
     def _filter_picker(self):
         if not self.columns:
             return None
-        return pn.widgets.MultiChoice.from_param(self.param.filter_columns, name="Filter on",
+        return pn.widgets.MultiChoice.from_param(self.param.filter_columns, label="Filter on",
                                                  sizing_mode="stretch_width")
 
     def __panel__(self):
         form = pn.Column(
             self._column_pickers,
-            pn.Row(pn.widgets.Select.from_param(self.param.agg, name="Aggregation", width=150),
-                   pn.widgets.Select.from_param(self.param.sort, name="Sort by", width=120),
-                   pn.widgets.Checkbox.from_param(self.param.ascending, name="Ascending",
+            pn.Row(pn.widgets.Select.from_param(self.param.agg, label="Aggregation", width=150),
+                   pn.widgets.Select.from_param(self.param.sort, label="Sort by", width=120),
+                   pn.widgets.Checkbox.from_param(self.param.ascending, label="Ascending",
                                                   margin=(32, 10)),
-                   pn.widgets.IntInput.from_param(self.param.top_n, name="Top N", width=100)),
+                   pn.widgets.IntInput.from_param(self.param.top_n, label="Top N", width=100)),
             self._filter_picker, self._filter_widgets, self._selection, self._code,
             pn.Row(self._run_button, self._cancel_button, self._compare_button,
                    pn.widgets.Checkbox.from_param(self.param.report,
-                                                  name="Performance report", margin=(12, 10))),
+                                                  label="Performance report", margin=(12, 10))),
             self._progress, self._messages,
             sizing_mode="stretch_width")
         return pn.Column(

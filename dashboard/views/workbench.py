@@ -36,11 +36,15 @@ class Workbench(Viewer):
         self.jobs = JobRunner(manager=self.manager)
         tab_params = dict(datasets=self.datasets, jobs=self.jobs)
         self.groupby = GroupByView(**tab_params)
+        self.explore = ExploreView(**tab_params)
+        # Linked selection: a box on the Explore map filters the group-by query.
+        self.explore.param.watch(lambda event: setattr(self.groupby, "selection", event.new),
+                                 "selection")
         self.tabs = pn.Tabs(
             ("Data", self.datasets.preview),
             ("Group-by", self.groupby),
             ("Model search", ModelSearchView(**tab_params)),
-            ("Explore", ExploreView(**tab_params)),
+            ("Explore", self.explore),
             dynamic=True, sizing_mode="stretch_width",
         )
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:

