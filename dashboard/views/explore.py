@@ -115,12 +115,20 @@ class ExploreView(Viewer):
 
     def _release(self, watcher) -> None:
         self.datasets.param.unwatch(watcher)
-        # Explicitly, not by garbage collection: the closed session's document and
-        # its jobs may still hold the frame for a while.
-        if self._prepared is not None and self._prepared.persisted:
-            for future in futures_of(self._prepared.frame):
+        self._keep(None)
+        self._ddf = None
+
+    def _keep(self, prepared) -> None:
+        """Hold ``prepared`` for the next zoom; let the one it replaces go from the cluster.
+
+        Explicitly, not by garbage collection: a closed session's document and its
+        jobs may still reference the old frame for a long while.
+        """
+        old, self._prepared = self._prepared, prepared
+        if old is not None and old.persisted and (prepared is None or
+                                                  prepared.frame is not old.frame):
+            for future in futures_of(old.frame):
                 future.release()
-        self._ddf = self._prepared = None
 
     # -- what to draw ------------------------------------------------------
 
@@ -148,7 +156,8 @@ class ExploreView(Viewer):
             return
         if token != self._loads:
             return  # the choice (or its options) changed meanwhile: the newer load goes on
-        self._ddf, self._prepared, self._source = ddf, None, dataset.cache_token()
+        self._keep(None)
+        self._ddf, self._source = ddf, dataset.cache_token()
         columns = list(ddf.columns)
         numeric = numeric_columns(ddf.dtypes)
         for name in ("x", "y", "value", "hist"):
@@ -208,7 +217,7 @@ class ExploreView(Viewer):
                 if prepared is None or prepared.spec != spec:
                     prepared = await prepare(ctx, ddf, spec, persist=persist)
                     if ddf is self._ddf:
-                        self._prepared = prepared  # kept (on the cluster) for the next zoom
+                        self._keep(prepared)  # kept (on the cluster) for the next zoom
                 try:
                     return await render(ctx, prepared, x_range, y_range, width, height, bins)
                 except Exception as e:
