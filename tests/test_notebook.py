@@ -39,7 +39,7 @@ def run_notebook(kernel_dir, *sources: str) -> nbformat.NotebookNode:
 
 def workbench_cells(address: str, config: str = "") -> list[str]:
     return [
-        "import panel as pn\npn.extension(inline=True)",
+        "import panel as pn\npn.extension(\"tabulator\", inline=True)",
         f"{config}\nfrom dashboard import Workbench, ClusterManager\n"
         f"m = ClusterManager(address={address!r})\nawait m.start()",
         "wb = Workbench(manager=m)\nwb",
