@@ -54,6 +54,6 @@ def test_a_stale_link_gets_a_notice_and_defaults(proxied_app, page):
     notices.get_by_text("This link's group-by names column 'no_such_column'").wait_for()
     # The defaults are shown, and they run.
     page.locator(".groupby-code").get_by_text("df.groupby('origin').dep_delay.mean()").wait_for()
-    page.locator(".choices__item--selectable", has_text="origin").first.wait_for()
+    page.locator(".choices__list--multiple .choices__item", has_text="origin").first.wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".groupby-figures").filter(has_text=re.compile("3 groups")).wait_for()
