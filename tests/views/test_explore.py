@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import dask.config
 import numpy as np
 import pytest
 from dask.utils import key_split
 from distributed import Client, get_task_stream
 
-from dashboard.cluster import ClusterManager
 from dashboard.jobs import JobRunner
 from dashboard.views import DatasetPicker
 from dashboard.views.explore import ExploreView
@@ -39,21 +37,6 @@ class Outcomes:
         seen = self.count if seen is None else seen
         await until(lambda: self.count > seen and not self.view.loading,
                     "the explore view to settle")
-
-
-@pytest.fixture
-async def manager(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield manager
-    await manager.close()
-
-
-@pytest.fixture
-def catalog(tmp_path):
-    path = tmp_path / "catalog.yml"
-    with dask.config.set({"workbench.datasets.catalog": str(path)}):
-        yield path
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pandas as pd
 import param
 import pytest
 
-from dashboard.cluster import ClusterManager
 from dashboard.datasets import Dataset
 from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker
@@ -53,14 +52,6 @@ class FailingDataset(Dataset):
     def to_dask(self):
         frame = pd.DataFrame({"k": ["a", "b", "boom", "c"], "v": [1.0, 2.0, 3.0, 4.0]})
         return dd.from_pandas(frame, npartitions=2, sort=False).map_partitions(_failing_partition)
-
-
-@pytest.fixture
-async def manager(local_cluster):
-    manager = ClusterManager(address=local_cluster.scheduler_address)
-    await manager.start()
-    yield manager
-    await manager.close()
 
 
 @pytest.fixture
