@@ -10,14 +10,12 @@ time went; the report is saved beside the table.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from pathlib import Path
 
 import dask.dataframe as dd
 import duckdb
 import pandas as pd
 import polars as pl
-from dask.utils import key_split
 from distributed import Client, get_task_stream
 
 from dashboard import config
@@ -28,7 +26,7 @@ from tests.conftest import ARTIFACTS
 from tests.views.test_dataset_picker import settled
 from tests.views.test_groupby import use
 
-from .harness import Bench, Row, alternate, in_thread, median, run_button, spread
+from .harness import Bench, Row, alternate, breakdown, in_thread, median, run_button, spread
 
 KEY, VALUE = "passenger_count", "tip_amount"
 
@@ -70,20 +68,6 @@ def pandas_query(path: Path) -> pd.Series:
 def same(a: pd.Series, b: pd.Series) -> bool:
     a, b = a.sort_index(), b.sort_index()
     return list(a.index) == list(b.index) and bool(((a - b).abs() < 1e-9).all())
-
-
-def breakdown(stream: list[dict], wall: float, threads: int) -> str:
-    """Where the workers' time went in one run: busy share, and seconds per task group."""
-    seconds: dict[str, float] = defaultdict(float)
-    for task in stream:
-        for span in task["startstops"]:
-            what = key_split(task["key"]) if span["action"] == "compute" else span["action"]
-            seconds[what] += span["stop"] - span["start"]
-    busy = sum(seconds.values())
-    parts = ", ".join(f"{name} {s:.2f} s" for name, s in
-                      sorted(seconds.items(), key=lambda kv: -kv[1])[:5])
-    return (f"{len(stream)} tasks; worker threads busy {busy / (wall * threads):.0%} of "
-            f"{wall:.2f} s × {threads} threads; by task group: {parts}")
 
 
 async def run(bench: Bench) -> list[Row | str]:

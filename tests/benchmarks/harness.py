@@ -9,12 +9,13 @@ import platform
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from dask.utils import format_bytes
+from dask.utils import format_bytes, key_split
 
 from dashboard.cluster import ClusterManager
 from dashboard.cluster.factory import make_cluster
@@ -79,6 +80,10 @@ class Row:
     met: bool | None = None  # None: no goal, the row is context
     note: str = ""
     cause: str = ""  # what the profile showed and what would close it (shown when missed)
+
+    def __post_init__(self):
+        if self.met is not None:
+            self.met = bool(self.met)  # numpy's False is not False
 
     @property
     def ratio(self) -> float | None:
@@ -179,6 +184,20 @@ async def run_button(view: GroupByView):
     if job is None or job.status != "done":
         raise RuntimeError(f"the Group-by tab did not finish: {job and job.error or view.error}")
     return job
+
+
+def breakdown(stream: list[dict], wall: float, threads: int) -> str:
+    """Where the workers' time went in one run: busy share, and seconds per task group."""
+    seconds: dict[str, float] = defaultdict(float)
+    for task in stream:
+        for span in task["startstops"]:
+            what = key_split(task["key"]) if span["action"] == "compute" else span["action"]
+            seconds[what] += span["stop"] - span["start"]
+    busy = sum(seconds.values())
+    parts = ", ".join(f"{name} {s:.2f} s" for name, s in
+                      sorted(seconds.items(), key=lambda kv: -kv[1])[:5])
+    return (f"{len(stream)} tasks; worker threads busy {busy / (wall * threads):.0%} of "
+            f"{wall:.2f} s × {threads} threads; by task group: {parts}")
 
 
 def machine(size: Size, cluster_text: str) -> list[str]:
