@@ -19,13 +19,9 @@ def start_a_long_group_by(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
-    page.goto(url)
-    page.locator("select").first.select_option("nyc-taxi")
-    rows = page.locator(".dataset-options input").first
-    rows.fill("200000000")  # 200 partitions: minutes of work on two workers
-    rows.press("Enter")
+    # 200 partitions of taxi trips: minutes of work on two workers.
+    page.goto(f"{url}?dataset=nyc-taxi&rows=200000000&tab=1")
     page.locator(".dataset-stats").get_by_text("Partitions 200").wait_for()
-    page.locator(".bk-tab", has_text="Group-by").click()
     page.locator(".groupby-code").get_by_text("df.groupby('passenger_count')").wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".groupby-progress-text").get_by_text(" tasks").wait_for()
