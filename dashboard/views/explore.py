@@ -115,20 +115,17 @@ class ExploreView(Viewer):
 
     def _release(self, watcher) -> None:
         self.datasets.param.unwatch(watcher)
-        self._keep(None)
-        self._ddf = None
+        # Explicitly, not by garbage collection: the closed session's document and
+        # its jobs may still reference the frame for a long while.
+        if self._prepared is not None and self._prepared.persisted:
+            for future in futures_of(self._prepared.frame):
+                future.release()
+        self._ddf = self._prepared = None
 
     def _keep(self, prepared) -> None:
-        """Hold ``prepared`` for the next zoom; let the one it replaces go from the cluster.
-
-        Explicitly, not by garbage collection: a closed session's document and its
-        jobs may still reference the old frame for a long while.
-        """
-        old, self._prepared = self._prepared, prepared
-        if old is not None and old.persisted and (prepared is None or
-                                                  prepared.frame is not old.frame):
-            for future in futures_of(old.frame):
-                future.release()
+        """Hold ``prepared`` for the next zoom; the one it replaces goes with its last
+        reference."""
+        self._prepared = prepared
 
     # -- what to draw ------------------------------------------------------
 
