@@ -53,6 +53,7 @@ class GroupByView(Viewer):
         super().__init__(**params)
         self._dtypes: dict[str, str] = {}
         self._confirmed = None  # the spec the user agreed to run despite its size
+        self._pending = None  # the spec waiting for that agreement
         self._run_button = pn.widgets.Button(label="Run", color="primary",
                                              css_classes=["run-groupby"])
         self._run_button.on_click(self.run)
