@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from distributed import Client
 
-from tests.conftest import wait_until
+from tests.conftest import ProcessCluster, wait_until
 from tests.ui.conftest import WAIT_MS
 
 # Bokeh destroys a session this long after its last connection closed.
@@ -28,11 +28,16 @@ def start_a_long_group_by(browser, url: str):
     return context
 
 
-def test_closing_tabs_leaves_no_work_on_the_cluster(serve, process_cluster, browser):
-    app = serve(*LIFETIME, app_args=("--scheduler", process_cluster.address))
-    for _ in range(2):
-        context = start_a_long_group_by(browser, app.url)
-        assert scheduler_tasks(process_cluster.address) > 0
-        context.close()
-        wait_until(lambda: scheduler_tasks(process_cluster.address) == 0, 30,
-                   "the scheduler to drop the closed session's tasks")
+def test_closing_tabs_leaves_no_work_on_the_cluster(serve, browser, tmp_path):
+    # A scheduler of its own: other apps' sessions hold work on the shared one.
+    cluster = ProcessCluster(tmp_path).start()
+    try:
+        app = serve(*LIFETIME, app_args=("--scheduler", cluster.address))
+        for _ in range(2):
+            context = start_a_long_group_by(browser, app.url)
+            assert scheduler_tasks(cluster.address) > 0
+            context.close()
+            wait_until(lambda: scheduler_tasks(cluster.address) == 0, 30,
+                       "the scheduler to drop the closed session's tasks")
+    finally:
+        cluster.stop()
