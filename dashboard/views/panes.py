@@ -56,14 +56,32 @@ class DaskPanes(Viewer):
                                  sizing_mode="stretch_width")
         # The manager outlives this session: stop watching it when the session ends.
         watchers = [
-            self.manager.param.watch(self._on_dashboard, ["dashboard_url", "dashboard_link"]),
-            self.manager.param.watch(self._on_status, "status"),
+            self.manager.param.watch(self._in_session(self._on_dashboard),
+                                     ["dashboard_url", "dashboard_link"]),
+            self.manager.param.watch(self._in_session(self._on_status), "status"),
         ]
         if in_server_session():
             pn.state.on_session_destroyed(
                 lambda ctx: [self.manager.param.unwatch(w) for w in watchers])
         pn.state.onload(self.load)
         self._on_dashboard()
+
+    def _in_session(self, callback):
+        """``callback`` run on this session's document.
+
+        The manager is shared: its changes arrive from whichever session or task
+        made them, and an update made outside this document may never reach its page.
+        """
+        document = pn.state.curdoc if in_server_session() else None
+        if document is None:
+            return callback
+
+        def scheduled(*events):
+            if pn.state.curdoc is document:
+                callback(*events)
+            else:
+                document.add_next_tick_callback(lambda: callback(*events))
+        return scheduled
 
     async def load(self) -> None:
         """Ask the scheduler which plots it offers (every one becomes pickable)."""
