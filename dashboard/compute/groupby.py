@@ -267,3 +267,36 @@ def explain_failure(exc: BaseException, spec: GroupBySpec) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"Computing the {what} failed on the cluster: {type(exc).__name__}" + (
         f": {message}" if message else "") + "."
+
+
+def spec_from_settings(query: dict) -> GroupBySpec:
+    """The query that a tab's saved widget values ({param: value}) describe."""
+    filters = []
+    for column in query["filter_columns"]:
+        chosen = query["filters"].get(column, {})
+        if "values" in chosen:
+            filters.append(Filter(column, values=tuple(chosen["values"])))
+        elif chosen.get("low") is not None or chosen.get("high") is not None:
+            filters.append(Filter(column, low=chosen.get("low"), high=chosen.get("high")))
+    for column, (low, high) in (query["selection"] or {}).items():
+        filters.append(Filter(column, low=low, high=high))
+    return GroupBySpec(keys=tuple(query["group_by"]), values=tuple(query["value_columns"]),
+                       agg=query["agg"], filters=tuple(filters), sort=query["sort"],
+                       ascending=query["ascending"], top_n=query["top_n"])
+
+
+def is_number_dtype(dtype: str) -> bool:
+    return dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
+
+
+def is_range_dtype(dtype: str) -> bool:
+    return is_number_dtype(dtype) or dtype.startswith("datetime")
+
+
+def same_result(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(a.sort_index(), b.sort_index(), check_dtype=False,
+                                      check_categorical=False, check_index_type=False)
+        return True
+    except AssertionError:
+        return False

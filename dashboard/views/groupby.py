@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import asyncio
 
-import pandas as pd
 import panel as pn
 import param
 from dask.base import tokenize
 from panel.viewable import Viewer
 
 from .. import config
-from ..compute.groupby import (AGGREGATIONS, Filter, GroupBySpec, QueryError, estimate_groups,
-                               explain_failure, run_pandas, run_query, to_code, validate)
+from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, estimate_groups,
+                               explain_failure, is_number_dtype, is_range_dtype, run_pandas,
+                               run_query, same_result, spec_from_settings, to_code, validate)
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import groupby_results as show
@@ -96,10 +96,10 @@ class GroupByView(Viewer):
                    f"'{self.datasets.dataset_name}' does not have; the defaults are shown "
                    "instead.", "warning", 8000)
         dataset = self.datasets.dataset
-        numeric = [c for c in columns if _is_number(dtypes[c])]
+        numeric = [c for c in columns if is_number_dtype(dtypes[c])]
         keys = [k for k in self.group_by if k in columns] or [
             k for k in dataset.groupby if k in columns][:1] or [
-            c for c in columns if not _is_number(dtypes[c])][:1] or columns[:1]
+            c for c in columns if not is_number_dtype(dtypes[c])][:1] or columns[:1]
         values = [v for v in self.value_columns if v in columns and v not in keys] or [
             v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
             c for c in numeric if c not in keys][:1]
@@ -127,7 +127,7 @@ class GroupByView(Viewer):
 
     def spec(self) -> GroupBySpec:
         """The query the widgets describe."""
-        return spec_from(self.settings()["query"])
+        return spec_from_settings(self.settings()["query"])
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
@@ -234,7 +234,7 @@ class GroupByView(Viewer):
             self._busy(False)
         self.compare = {"pandas": seconds, "dask": job.elapsed,
                         "threads": self.jobs.manager.n_threads,
-                        "equal": _same(expected, job.result)}
+                        "equal": same_result(expected, job.result)}
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -272,7 +272,7 @@ class GroupByView(Viewer):
         rows = []
         for column in self.filter_columns:
             chosen = self.filters.get(column, {})
-            if _is_range(self._dtypes.get(column, "")):
+            if is_range_dtype(self._dtypes.get(column, "")):
                 low = pn.widgets.FloatInput(label=f"{column} from", value=chosen.get("low"),
                                             width=140)
                 high = pn.widgets.FloatInput(label="to", value=chosen.get("high"), width=140)
@@ -357,7 +357,7 @@ class GroupByView(Viewer):
         job = self.job
         if job is None or job.status != "done" or job.result is None:
             return None
-        spec = spec_from(job.settings["query"])
+        spec = spec_from_settings(job.settings["query"])
         result = job.result
         return pn.Column(
             pn.pane.Markdown(show.figures(job), css_classes=["groupby-figures"]),
@@ -409,36 +409,3 @@ class GroupByView(Viewer):
             pn.Card(self._history, title="Run history (click a run to restore it)",
                     collapsed=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-
-
-def spec_from(query: dict) -> GroupBySpec:
-    """The query that the tab's widget values (live or saved in a run) describe."""
-    filters = []
-    for column in query["filter_columns"]:
-        chosen = query["filters"].get(column, {})
-        if "values" in chosen:
-            filters.append(Filter(column, values=tuple(chosen["values"])))
-        elif chosen.get("low") is not None or chosen.get("high") is not None:
-            filters.append(Filter(column, low=chosen.get("low"), high=chosen.get("high")))
-    for column, (low, high) in (query["selection"] or {}).items():
-        filters.append(Filter(column, low=low, high=high))
-    return GroupBySpec(keys=tuple(query["group_by"]), values=tuple(query["value_columns"]),
-                       agg=query["agg"], filters=tuple(filters), sort=query["sort"],
-                       ascending=query["ascending"], top_n=query["top_n"])
-
-
-def _is_number(dtype: str) -> bool:
-    return dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
-
-
-def _is_range(dtype: str) -> bool:
-    return _is_number(dtype) or dtype.startswith("datetime")
-
-
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    try:
-        pd.testing.assert_frame_equal(a.sort_index(), b.sort_index(), check_dtype=False,
-                                      check_categorical=False, check_index_type=False)
-        return True
-    except AssertionError:
-        return False

@@ -128,12 +128,18 @@ async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
     assert (await view.run()).status == "done"
 
 
-async def test_a_second_run_replaces_the_first_and_leaves_no_orphans(view, manager):
+async def start_slow_run(view: GroupByView) -> asyncio.Future:
+    """A run of SlowDataset, returned once its tasks are on the cluster."""
     use(view, SlowDataset())
     await settled(view.datasets)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
-    first = asyncio.ensure_future(view.run())
-    await eventually(lambda: _true(view.job is not None and view.job.total > 0), "first running")
+    running = asyncio.ensure_future(view.run())
+    await eventually(lambda: _true(view.job is not None and view.job.total > 0), "the job running")
+    return running
+
+
+async def test_a_second_run_replaces_the_first_and_leaves_no_orphans(view, manager):
+    first = await start_slow_run(view)
     first_job = view.job
     view.agg = "count"
     second = asyncio.ensure_future(view.run())
@@ -144,11 +150,7 @@ async def test_a_second_run_replaces_the_first_and_leaves_no_orphans(view, manag
 
 
 async def test_closing_the_session_cancels_its_work(view, manager):
-    use(view, SlowDataset())
-    await settled(view.datasets)
-    view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
-    running = asyncio.ensure_future(view.run())
-    await eventually(lambda: _true(view.job is not None and view.job.total > 0), "running")
+    running = await start_slow_run(view)
     await view.jobs.close()
     assert (await running).status == "cancelled"
     await eventually(lambda: _zero(scheduler_tasks(manager)), "the scheduler forgetting tasks")
