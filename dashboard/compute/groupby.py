@@ -286,7 +286,12 @@ def spec_from_settings(query: dict) -> GroupBySpec:
 
 
 def is_number_dtype(dtype: str) -> bool:
-    return dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float"))
+    """Whether a dtype as the summary names it (``"float64"``, ``"Int8"``...) holds numbers."""
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return False
+    return _numeric(dtype)
 
 
 def is_range_dtype(dtype: str) -> bool:

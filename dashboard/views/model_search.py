@@ -11,6 +11,7 @@ from panel.viewable import Viewer
 
 from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, EstimatorKind,
                                   SearchError, parse_grid)
+from ..compute.groupby import is_number_dtype
 from ..compute.search import (SCORINGS, SEED_LARGE_GRID, SEED_SMALL_GRID, NeedsConfirmation,
                               SearchSpec, search)
 from ..compute.search_results import SearchResults, grid_axes
@@ -126,7 +127,7 @@ class ModelSearchView(Viewer):
 
     @param.depends("target", watch=True)
     def _on_target(self) -> None:
-        numeric = _is_number(self._dtypes.get(self.target, ""))
+        numeric = is_number_dtype(self._dtypes.get(self.target, ""))
         self.param.estimator.objects = CLASSIFIERS + (REGRESSORS if numeric else [])
         if self.estimator not in self.param.estimator.objects:
             self.estimator = CLASSIFIERS[0]
@@ -341,9 +342,3 @@ def _css(label: str) -> str:
     return "search-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
 
 
-def _is_number(dtype: str) -> bool:
-    try:
-        dtype = pd.api.types.pandas_dtype(dtype)
-    except TypeError:
-        return False
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
