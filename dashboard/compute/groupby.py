@@ -108,9 +108,27 @@ def _validate_filter(f: Filter, dtype) -> None:
     if not (_numeric(dtype) or ptypes.is_datetime64_any_dtype(dtype)):
         raise QueryError(f"A range filter needs numbers or dates, but '{f.column}' holds "
                          f"{_kind(dtype)}; filter it by choosing values instead.")
-    if f.low is not None and f.high is not None and f.low > f.high:
+    # Bounds come from widgets, links and restored runs: a wrong type is refused here,
+    # never compared on the cluster (and never read as anything but a value).
+    for end, bound in (("low", f.low), ("high", f.high)):
+        if bound is not None and not _bound_fits(bound, dtype):
+            kind = "numbers" if _numeric(dtype) else "dates"
+            raise QueryError(f"The filter on '{f.column}' has {bound!r} as its {end} end, but "
+                             f"'{f.column}' holds {kind}; enter a {kind[:-1]} there.")
+    if f.low is not None and f.high is not None and _bound(f.low, dtype) > _bound(f.high, dtype):
         raise QueryError(f"The filter on '{f.column}' runs from {f.low} to {f.high}: "
                          "its low end is above its high end.")
+
+
+def _bound_fits(bound, dtype) -> bool:
+    if _numeric(dtype):
+        return isinstance(bound, (int, float)) and not isinstance(bound, bool) \
+            and bound == bound  # NaN bounds nothing
+    try:
+        stamp = pd.Timestamp(bound)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return not isinstance(bound, bool) and stamp is not pd.NaT
 
 
 def _numeric(dtype) -> bool:
@@ -274,12 +292,22 @@ def spec_from_settings(query: dict) -> GroupBySpec:
     filters = []
     for column in query["filter_columns"]:
         chosen = query["filters"].get(column, {})
+        # Widgets make these; a link or a restored run may hold anything.
+        if not isinstance(chosen, dict):
+            raise QueryError(f"The filter on '{column}' should be a range (low, high) or a "
+                             f"choice of values, not {chosen!r}.")
         if "values" in chosen:
-            filters.append(Filter(column, values=tuple(chosen["values"])))
+            values = chosen["values"]
+            # One value given on its own, not inside a list: that value, not its letters.
+            values = (values,) if isinstance(values, (str, int, float)) else tuple(values)
+            filters.append(Filter(column, values=values))
         elif chosen.get("low") is not None or chosen.get("high") is not None:
             filters.append(Filter(column, low=chosen.get("low"), high=chosen.get("high")))
-    for column, (low, high) in (query["selection"] or {}).items():
-        filters.append(Filter(column, low=low, high=high))
+    for column, bounds in (query["selection"] or {}).items():
+        if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+            raise QueryError(f"The map selection on '{column}' should be a (low, high) pair, "
+                             f"not {bounds!r}.")
+        filters.append(Filter(column, low=bounds[0], high=bounds[1]))
     return GroupBySpec(keys=tuple(query["group_by"]), values=tuple(query["value_columns"]),
                        agg=query["agg"], filters=tuple(filters), sort=query["sort"],
                        ascending=query["ascending"], top_n=query["top_n"])

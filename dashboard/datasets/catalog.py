@@ -37,7 +37,7 @@ from fsspec.implementations.local import LocalFileSystem
 from .. import config
 from .base import Dataset, DatasetError
 from .errors import explain
-from .paths import confine, glob_prefix, has_glob, is_local, resolve_local
+from .paths import confine_files, glob_prefix, has_glob, is_local, resolve_local
 
 FORMATS = ("csv", "parquet")
 # fsspec options a hosted dataset may set: none of them changes which host is read.
@@ -128,12 +128,16 @@ class CatalogDataset(Dataset):
 
     def location(self) -> str:
         """The path to read: confined to the data folders when hosted, else resolved."""
+        return self._locate()[0]
+
+    def _locate(self) -> tuple[str, list[str] | None]:
+        """The path, and when hosted the files a glob was checked against (see confine_files)."""
         if config.hosted():
             roots = config.get("datasets.roots") or [config.data_dir()]
             protocols = config.get("datasets.protocols")
             protocols = ["file"] if protocols is None else list(protocols)
-            return confine(self.path, [Path(r) for r in roots], protocols)
-        return resolve_local(self.path, config.data_dir())
+            return confine_files(self.path, [Path(r) for r in roots], protocols)
+        return resolve_local(self.path, config.data_dir()), None
 
     def _check_local(self, location: str) -> None:
         # Checked here for a clear sentence; dask's own errors are vaguer (an empty
@@ -175,16 +179,20 @@ class CatalogDataset(Dataset):
         who = self._who()
         options = check_read_options(self.format, self.read_options, who)
         try:
-            location = self.location()
+            location, checked = self._locate()
         except DatasetError as e:
             raise DatasetError(f"{who} cannot be read: {e}") from e
         if is_local(location):
             self._check_local(location)
         storage = self._storage_options(who)
+        # Hosted: the very files that were confined, never the glob expanded again.
+        if checked and self.format == "csv":
+            checked = [f for f in checked if os.path.isfile(f)]  # as dask's glob would
+        source = checked or location
         try:
             if self.format == "csv":
-                return dd.read_csv(location, storage_options=storage, **options)
-            return dd.read_parquet(location, storage_options=storage, **options)
+                return dd.read_csv(source, storage_options=storage, **options)
+            return dd.read_parquet(source, storage_options=storage, **options)
         except Exception as e:  # every failure becomes a sentence; the cause stays chained
             raise explain(e, self) from e
 

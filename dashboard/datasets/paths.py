@@ -102,6 +102,15 @@ def _walk(folder: str):
 def confine(path: str, roots: list[Path], protocols: list[str]) -> str:
     """The path to read on a hosted server, or DatasetError naming the rule it breaks.
 
+    See ``confine_files``, which also returns the files a glob was checked against.
+    """
+    return confine_files(path, roots, protocols)[0]
+
+
+def confine_files(path: str, roots: list[Path],
+                  protocols: list[str]) -> tuple[str, list[str] | None]:
+    """``(path to read, files)`` on a hosted server, or DatasetError naming the rule it breaks.
+
     - URLs must use one of ``protocols``; ``file://`` and plain paths count as
       ``file``, and chained URLs (``a::b://...``) are refused outright.
     - Local paths (after ``~`` expansion; relative ones are relative to the
@@ -110,7 +119,11 @@ def confine(path: str, roots: list[Path], protocols: list[str]) -> str:
       for a folder, everything inside it.
 
     Returns the normalised path: an absolute path with symlinks resolved (for a
-    glob, its prefix resolved), or the URL unchanged.
+    glob, its prefix resolved), or the URL unchanged. For a local glob, ``files``
+    lists what it matched when checked (resolved, in glob order); else None. A
+    reader must be given that list, not the glob: expanding the glob again (dask
+    does, and for Parquet only at compute time) would read whatever matches *then*,
+    a link out of the root created after the check included.
     """
     path = _check_text(path)
     allowed = {p.lower() for p in protocols}
@@ -127,7 +140,7 @@ def confine(path: str, roots: list[Path], protocols: list[str]) -> str:
             f"The path {path!r} uses the protocol '{protocol}', which this shared server "
             f"does not allow (allowed: {shown}).")
     if protocol not in LOCAL_PROTOCOLS:
-        return path
+        return path, None
     if not roots:
         raise DatasetError("This shared server has no data folders configured, so no local "
                            f"path is allowed, not even {path!r}.")
@@ -151,7 +164,8 @@ def confine(path: str, roots: list[Path], protocols: list[str]) -> str:
             return refuse(f"points to {lexical},")
         return refuse("goes through a link to a place")
 
-    if has_glob(local):
+    glob = has_glob(local)
+    if glob:
         prefix = glob_prefix(local)
         real_prefix = os.path.realpath(prefix)
         if not _inside(real_prefix, real_roots):
@@ -171,4 +185,5 @@ def confine(path: str, roots: list[Path], protocols: list[str]) -> str:
             real = os.path.realpath(entry)
             if not _inside(real, real_roots):
                 raise refuse(f"reaches {entry}, a link to a place")
-    return local
+    files = list(dict.fromkeys(os.path.realpath(m) for m in matches)) if glob else None
+    return local, files

@@ -146,8 +146,8 @@ class GroupByView(Viewer):
         """Check the query, ask before a huge one, run it on the cluster, show the result."""
         self.param.update(error="", warning="")
         dataset = self.datasets.dataset
-        spec = self.spec()
         try:
+            spec = self.spec()  # a link or a restored run may hold a malformed filter
             ddf = await asyncio.to_thread(dataset.to_dask)
             validate(spec, ddf.dtypes)
             split_out = await self._check_size(ddf, spec, confirmed)
