@@ -30,7 +30,12 @@ def apply_args(argv: list[str]) -> None:
     dask.config.set({k: v for k, v in settings.items() if v is not None})
 
 
-pn.extension("tabulator", inline=True, notifications=True)
+pn.extension(
+    "tabulator", "gridstack", inline=True, notifications=True,
+    # Bokeh sessions do not survive a lost socket; the URL keeps the selections.
+    disconnect_notification=("Lost the connection to the Workbench server. Reload the "
+                             "page to reconnect: your selections are kept in its address."),
+)
 apply_args(sys.argv[1:])
 diagnostics.start_loop_lag_sampler()  # off unless workbench.diagnostics.loop-lag-file
 Workbench().servable()

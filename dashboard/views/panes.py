@@ -10,6 +10,7 @@ from panel.viewable import Viewer
 from ..cluster import ClusterManager
 from ..cluster.plots import DEFAULT_PLOTS, individual_plots
 from ..proxy import MOUNT, is_mounted
+from . import pane_layout
 
 PROXY_MISSING = (
     "The dashboard proxy is not enabled on this server, so the panes below connect "
@@ -29,13 +30,37 @@ def proxy_base() -> str:
     return f"{rel}/{MOUNT}/" if rel else f"{MOUNT}/"
 
 
+# distributed's plots have no dark theme: invert them, and turn the hues back, to
+# match a dark page.
+DARK_PANE = "iframe { filter: invert(0.88) hue-rotate(180deg); }"
+
+
+def on_this_document(callback):
+    """``callback`` run on this session's document.
+
+    The manager is shared: its changes arrive from whichever session or task
+    made them, and an update made outside this document may never reach its page.
+    """
+    document = pn.state.curdoc if in_server_session() else None
+    if document is None:
+        return callback
+
+    def scheduled(*events):
+        if pn.state.curdoc is document:
+            callback(*events)
+        else:
+            document.add_next_tick_callback(lambda: callback(*events))
+    return scheduled
+
+
 class DaskPanes(Viewer):
     """Iframes of the scheduler dashboard's individual plots, with a picker."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
     plots = param.ListSelector(default=list(DEFAULT_PLOTS), objects=list(DEFAULT_PLOTS),
                                doc="Labels of the panes shown.")
-    pane_height = param.Integer(default=320, bounds=(150, 2000), doc="Height of each pane.")
+    pane_height = param.Integer(default=320, bounds=(150, 2000), doc=(
+        "Height of a pane as first placed; drag its corner to resize it."))
     proxied = param.Boolean(default=True, doc=(
         "Load panes through the app's own port. Off in notebooks and when the server "
         "was started without the proxy plugin."))
@@ -51,37 +76,24 @@ class DaskPanes(Viewer):
             self.param.plots, label="Dashboard panes", sizing_mode="stretch_width")
         self._notice = pn.pane.Alert(alert_type="warning", visible=False,
                                      css_classes=["proxy-notice"])
-        self._panes = pn.GridBox(ncols=2, sizing_mode="stretch_width")
+        self._waiting = pn.pane.Markdown("Waiting for the Dask dashboard…")
+        # Drag a pane by its body, resize it by its corner; the grid keeps where it was put.
+        self._grid = pn.GridStack(ncols=pane_layout.COLUMNS, sizing_mode="stretch_width",
+                                  allow_drag=True, allow_resize=True, css_classes=["dask-panes"])
+        self._panes = pn.Column(self._waiting, sizing_mode="stretch_width")
         self._layout = pn.Column(self._picker, self._notice, self._panes,
                                  sizing_mode="stretch_width")
         # The manager outlives this session: stop watching it when the session ends.
         watchers = [
-            self.manager.param.watch(self._in_session(self._on_dashboard),
+            self.manager.param.watch(on_this_document(self._on_dashboard),
                                      ["dashboard_url", "dashboard_link"]),
-            self.manager.param.watch(self._in_session(self._on_status), "status"),
+            self.manager.param.watch(on_this_document(self._on_status), "status"),
         ]
         if in_server_session():
             pn.state.on_session_destroyed(
                 lambda ctx: [self.manager.param.unwatch(w) for w in watchers])
         pn.state.onload(self.load)
         self._on_dashboard()
-
-    def _in_session(self, callback):
-        """``callback`` run on this session's document.
-
-        The manager is shared: its changes arrive from whichever session or task
-        made them, and an update made outside this document may never reach its page.
-        """
-        document = pn.state.curdoc if in_server_session() else None
-        if document is None:
-            return callback
-
-        def scheduled(*events):
-            if pn.state.curdoc is document:
-                callback(*events)
-            else:
-                document.add_next_tick_callback(lambda: callback(*events))
-        return scheduled
 
     async def load(self) -> None:
         """Ask the scheduler which plots it offers (every one becomes pickable)."""
@@ -109,24 +121,43 @@ class DaskPanes(Viewer):
     @param.depends("plots", "pane_height", watch=True)
     def _render(self) -> None:
         if not self._base:
-            self._panes.objects = [pn.pane.Markdown("Waiting for the Dask dashboard…")]
+            self._panes.objects = [self._waiting]
             return
-        # Reuse the iframe of a pane that stays, so it keeps its live connection.
+        # Reuse the iframe of a pane that stays, so it keeps its live connection,
+        # and its cell, so it stays where the user dragged it.
+        kept = {self._label(pane): cell for cell, pane in self._grid.objects.items()}
         iframes = {}
         for label in self.plots:
             if label in self._paths:
                 src = self._base + self._paths[label]
                 iframes[src] = self._iframes.get(src) or self._iframe(label, src)
-                iframes[src].height = self.pane_height
         self._iframes = iframes
-        self._panes.objects = list(iframes.values())
+        by_label = {self._label(pane): pane for pane in iframes.values()}
+        cells = pane_layout.arrange(list(by_label), kept)
+        nrows = pane_layout.rows(cells)
+        self._grid.param.update(
+            objects={cells[label]: pane for label, pane in by_label.items()},
+            nrows=nrows or None,
+            height=max(nrows, 1) * self.pane_height // pane_layout.PANE_ROWS,
+        )
+        self._panes.objects = [self._grid]
+
+    def shown(self) -> list[pn.pane.HTML]:
+        """The panes on screen, top-left first."""
+        if self._grid not in self._panes.objects:
+            return []
+        return [pane for _, pane in sorted(self._grid.objects.items())]
+
+    @staticmethod
+    def _label(pane: pn.pane.HTML) -> str:
+        return pane.name
 
     def _iframe(self, label: str, src: str) -> pn.pane.HTML:
         return pn.pane.HTML(
             f'<iframe src="{html.escape(src, quote=True)}" title="{html.escape(label, quote=True)}" '
             'style="width:100%;height:100%;border:0"></iframe>',
-            height=self.pane_height, sizing_mode="stretch_width",
-            css_classes=["dask-pane"], margin=5,
+            name=label, sizing_mode="stretch_both", css_classes=["dask-pane"], margin=5,
+            stylesheets=[DARK_PANE] if pn.config.theme == "dark" else [],
         )
 
     def __panel__(self):

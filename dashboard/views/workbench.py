@@ -14,7 +14,9 @@ from .dataset_picker import DatasetPicker
 from .explore import ExploreView
 from .groupby import GroupByView
 from .model_search import ModelSearchView
-from .panes import DaskPanes, in_server_session
+from .notify import notify
+from .panes import DaskPanes, in_server_session, on_this_document
+from .template import WorkbenchTemplate
 from . import url
 
 TITLE = "Dask Workbench"
@@ -50,6 +52,25 @@ class Workbench(Viewer):
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
             pn.state.on_session_destroyed(self._on_session_destroyed)
         url.sync(self.tabs, {"active": "tab"}, "tab")
+        self._watch_connection()
+
+    def _watch_connection(self) -> None:
+        """Say so, app-wide, when the cluster goes away and when it is back."""
+        lost = []  # the "lost" notice stays up until the cluster is back
+
+        def announce(event):
+            if event.new in ("reconnecting", "disconnected") and event.old == "connected":
+                lost.append(notify(f"{self.manager.message or 'Lost the Dask cluster.'} "
+                                   "Your selections are kept; Run works again once it is back.",
+                                   "warning", 0))
+            elif event.new == "connected" and event.old in ("reconnecting", "disconnected"):
+                for notice in filter(None, lost):
+                    notice.destroy()
+                lost.clear()
+                notify(f"The Dask cluster is back: {self.manager.message}.", "success", 5000)
+        watcher = self.manager.param.watch(on_this_document(announce), "status")
+        if in_server_session():
+            pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
 
     def _on_session_destroyed(self, session_context) -> None:
         # Bokeh calls this synchronously on the server's loop: schedule the cancels.
@@ -62,12 +83,13 @@ class Workbench(Viewer):
             sizing_mode="stretch_width",
         )
 
-    def template(self) -> pn.template.BootstrapTemplate:
-        return pn.template.BootstrapTemplate(
+    def template(self) -> WorkbenchTemplate:
+        # The template's switch reloads the page with ?theme=dark; the panes follow it.
+        return WorkbenchTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],
             main=[self.tabs, self.panes],
-            sidebar_width=360,
+            sidebar_width=360, main_layout=None, accent="#2d6ca2",
         )
 
     def servable(self, title: str | None = None, **kwargs):

@@ -1,0 +1,29 @@
+"""The page the app is served in: Panel's FastListTemplate, working offline."""
+from __future__ import annotations
+
+import panel as pn
+from panel.theme import fast
+
+# Fonts every browser has: the Fast design's default pulls Open Sans from Google
+# Fonts, which a closed network (or a strict hosting policy) cannot reach.
+SYSTEM_FONTS = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+class Fast(fast.Fast):
+    """Panel's Fast design without its web font.
+
+    Keeps the name ``Fast``: Panel finds a design's bundled files by its class name.
+    """
+
+    _resources = {kind: files for kind, files in fast.Fast._resources.items()
+                  if kind != "font"}
+
+
+class WorkbenchTemplate(pn.template.FastListTemplate):
+    """FastListTemplate (sidebar, header, light/dark switch) in system fonts."""
+
+    def __init__(self, **params):
+        params.setdefault("design", Fast)
+        params.setdefault("font", SYSTEM_FONTS)
+        params.setdefault("font_url", "")
+        super().__init__(**params)
