@@ -164,15 +164,19 @@ def _expand_range(match: re.Match, hyper: Hyper) -> list:
         if not all(x.is_integer() for x in (start, stop, step)) or step == 0:
             raise SearchError(f"{hyper.name}: range() takes whole numbers and a non-zero "
                               f"step, as in range(1, 10, 2); got '{match.group(0)}'.")
-        values = list(range(int(start), int(stop), int(step)))
+        values = range(int(start), int(stop), int(step))  # sized before it is listed
+        count = len(values)
     else:
         if n is None or not float(n).is_integer() or float(n) < 1:
             raise SearchError(f"{hyper.name}: {func}(start, stop, count) needs a whole "
                               f"count of values, as in {func}(-3, 1, 5); got '{match.group(0)}'.")
-        values = getattr(np, func)(float(a), float(b), int(float(n))).tolist()
-    if len(values) > MAX_RANGE:
-        raise SearchError(f"{hyper.name}: '{match.group(0)}' gives {len(values)} values; "
+        count = int(float(n))
+    # Counted first: range(0, 10**12) or linspace(0, 1, 1e12) must not be built to be refused.
+    if count > MAX_RANGE:
+        raise SearchError(f"{hyper.name}: '{match.group(0)}' gives {count:,} values; "
                           f"a range may give at most {MAX_RANGE}.")
+    values = list(values) if func == "range" else \
+        getattr(np, func)(float(a), float(b), count).tolist()
     if hyper.kind == "integer":
         # logspace(1, 3, 5) for n_estimators: whole numbers, each once.
         values = list(dict.fromkeys(int(round(v)) for v in values))

@@ -254,6 +254,9 @@ class ExploreSpec:
             roles["histogram"] = self.hist
         reduction(self.agg, self.value)
         check_columns(dtypes, roles)
+        if self.x == self.y:
+            raise ExploreError(f"The x and y axes are both '{self.x}': a column against itself "
+                               "only draws a diagonal line; choose two different columns.")
 
 
 @dataclass

@@ -16,6 +16,7 @@ and the best candidate equal scikit-learn's.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -71,10 +72,20 @@ class SearchSpec:
         """In ``GridSearchCV``'s order (``ParameterGrid``)."""
         return list(ParameterGrid({k: list(v) for k, v in self.grid.items() if len(v)}))
 
+    def n_candidates(self) -> int:
+        """How many candidates the grid makes, without listing them."""
+        return math.prod(len(v) for v in self.grid.values() if len(v))
+
     def check(self) -> None:
         """Everything that can be checked without the data."""
         kind = self.kind
         check_grid(self.estimator, self.grid)
+        # Above this even listing the candidates (and asking about them) ties up the server.
+        limit = setting("max-candidates", 100_000)
+        if self.n_candidates() > limit:
+            sizes = " × ".join(f"{len(v)} {k}" for k, v in self.grid.items() if len(v))
+            raise SearchError(f"This grid makes {self.n_candidates():,} candidates ({sizes}); "
+                              f"at most {limit:,} can be searched here. Give fewer values.")
         if not 2 <= int(self.cv) <= 100:
             raise SearchError(f"CV folds must be between 2 and 100; got {self.cv}.")
         if self.scoring is not None and self.scoring not in SCORINGS[kind.task]:

@@ -15,7 +15,7 @@ from ..datasets.catalog_file import add_to_catalog, adding_allowed
 from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
 from . import url
-from .notify import notify
+from .notify import notify, plain
 
 DEFAULT_DATASET = "nyc-flights"
 BUILTIN_NAMES = [cls.param.name.default for cls in BUILTIN]
@@ -181,7 +181,8 @@ class DatasetPicker(Viewer):
                    if isinstance(dataset.param[name], param.Integer)}
         badge = ("**Synthetic data**, generated on the workers. " if dataset.synthetic else "")
         return pn.Column(
-            pn.pane.Markdown(f"{badge}{dataset.description}", css_classes=["dataset-description"],
+            pn.pane.Markdown(f"{badge}{plain(dataset.description)}",
+                             css_classes=["dataset-description"],
                              margin=(0, 5)),
             pn.Param(dataset, parameters=list(dataset.options), widgets=widgets,
                      show_name=False, sizing_mode="stretch_width",
@@ -194,7 +195,8 @@ class DatasetPicker(Viewer):
         if self.loading:
             return pn.indicators.LoadingSpinner(value=True, size=24, label="Reading the first partition…")
         if self.error:
-            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["dataset-error"])
+            return pn.pane.Alert(plain(self.error), alert_type="danger",
+                                 css_classes=["dataset-error"])
         summary = self.summary
         if summary is None:
             return pn.Spacer()
@@ -211,7 +213,9 @@ class DatasetPicker(Viewer):
         summary = self.summary
         if summary is None:
             return pn.Spacer()
-        schema = " · ".join(f"`{name}` {dtype}" for name, dtype in summary.columns.items())
+        # Column names come from the files: shown as text (a code span would not escape a `).
+        schema = " · ".join(f"**{plain(name)}** {dtype}"
+                            for name, dtype in summary.columns.items())
         return pn.Card(
             pn.pane.Markdown(schema, css_classes=["dataset-schema"]),
             pn.pane.DataFrame(summary.head, index=False, sizing_mode="stretch_width",

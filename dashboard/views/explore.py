@@ -27,7 +27,7 @@ from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from .dataset_picker import DatasetPicker
-from .notify import notify
+from .notify import notify, plain
 from .panes import in_server_session
 
 log = logging.getLogger(__name__)
@@ -338,7 +338,7 @@ class ExploreView(Viewer):
 
     @param.depends("error", watch=True)
     def _on_error(self) -> None:
-        self._alert.object = self.error
+        self._alert.object = plain(self.error)
         self._alert.visible = bool(self.error)
         # A plot that cannot be drawn is not shown half-drawn: the sentence replaces it.
         self._plot.visible = self._histogram.visible = not self.error
@@ -358,7 +358,7 @@ class ExploreView(Viewer):
         if self.selection:
             selected = " · selected " + ", ".join(
                 f"{c} {lo:.4g}–{hi:.4g}" for c, (lo, hi) in self.selection.items())
-        return pn.pane.Markdown(f"{self.status}{selected}", css_classes=["explore-status"],
+        return pn.pane.Markdown(plain(f"{self.status}{selected}"), css_classes=["explore-status"],
                                 margin=(0, 10))
 
     def __panel__(self):

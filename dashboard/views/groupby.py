@@ -17,7 +17,7 @@ from ..jobs import Job, JobRunner
 from . import groupby_results as show
 from .dataset_picker import DatasetPicker
 from . import url
-from .notify import notify
+from .notify import notify, plain
 
 KIND = "groupby"
 
@@ -328,7 +328,7 @@ class GroupByView(Viewer):
         clear.on_click(lambda e: setattr(self, "selection", None))
         ranges = "; ".join(f"{c} in [{lo:.4g}, {hi:.4g}]" for c, (lo, hi) in
                            self.selection.items())
-        return pn.Row(pn.pane.Markdown(f"**Map selection:** {ranges}"), clear)
+        return pn.Row(pn.pane.Markdown(f"**Map selection:** {plain(ranges)}"), clear)
 
     @param.depends("job", "job.status", "job.done", "job.total")
     def _progress(self):
@@ -345,11 +345,12 @@ class GroupByView(Viewer):
     @param.depends("warning", "error")
     def _messages(self):
         if self.warning:
-            return pn.Column(pn.pane.Alert(self.warning, alert_type="warning",
+            return pn.Column(pn.pane.Alert(plain(self.warning), alert_type="warning",
                                            css_classes=["groupby-warning"]),
                              self._confirm_button)
         if self.error:
-            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["groupby-error"])
+            return pn.pane.Alert(plain(self.error), alert_type="danger",
+                                 css_classes=["groupby-error"])
         return None
 
     @param.depends("job", "job.status", "compare")

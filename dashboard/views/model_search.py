@@ -19,7 +19,7 @@ from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import model_search_results as show
 from .dataset_picker import DatasetPicker
-from .notify import notify
+from .notify import notify, plain
 
 KIND = "search"
 SEED_DATASET = "classification"
@@ -279,11 +279,12 @@ class ModelSearchView(Viewer):
     @param.depends("question", "error")
     def _messages(self):
         if self.question:
-            return pn.Column(pn.pane.Alert(self.question, alert_type="warning",
+            return pn.Column(pn.pane.Alert(plain(self.question), alert_type="warning",
                                            css_classes=["search-question"]),
                              self._buttons["Run anyway"])
         if self.error:
-            return pn.pane.Alert(self.error, alert_type="danger", css_classes=["search-error"])
+            return pn.pane.Alert(plain(self.error), alert_type="danger",
+                                 css_classes=["search-error"])
         return None
 
     @param.depends("results", watch=True)
