@@ -6,6 +6,7 @@ from typing import Any
 import panel as pn
 
 from .cluster import ClusterManager
+from .login_redirect import use_prefix_for_login
 from .proxy import mount_routes
 from .views import Workbench
 
@@ -23,4 +24,5 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
         return Workbench(**({"manager": manager} if manager else {})).template()
 
     kwargs.setdefault("show", False)
+    use_prefix_for_login(kwargs.get("prefix"))
     return pn.serve({"app": app}, extra_patterns=routes, **kwargs)

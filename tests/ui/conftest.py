@@ -90,3 +90,24 @@ def wait_for_workers(cluster_map_frame, n: int) -> None:
     cluster_map_frame.wait_for_function(
         f"() => document.querySelectorAll('.node.worker').length == {n}",
         timeout=WAIT_MS, polling=POLL_MS)
+
+
+def log_in(page, user: str, password: str) -> None:
+    """Fill Panel's basic-auth login form (the page must be showing it)."""
+    page.locator("input[name=username]").fill(user)
+    page.locator("input[name=password]").fill(password)
+    page.locator("button[type=submit], input[type=submit]").first.click()
+
+
+WORKSHOP_CODE = "df.groupby('origin').dep_delay.mean()"
+
+
+def run_workshop_query(page):
+    """Open the Group-by tab on the flights and run its default query (the workshop's
+    mean dep_delay by origin); return the result's figures line once it shows."""
+    page.locator(".bk-tab", has_text="Group-by").click()
+    page.locator(".groupby-code").get_by_text(WORKSHOP_CODE).wait_for()
+    page.get_by_role("button", name="Run", exact=True).click()
+    figures = page.locator(".groupby-figures")
+    figures.filter(has_text=re.compile(r"3 groups · 336,776 rows scanned")).wait_for()
+    return figures

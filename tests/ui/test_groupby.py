@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import re
 
-from tests.ui.conftest import pane_frame, wait_for_bokeh, wait_for_task_rects
+from tests.ui.conftest import (pane_frame, run_workshop_query, wait_for_bokeh,
+                               wait_for_task_rects)
 
 
 def test_run_the_workshop_query_and_download_it(proxied_app, page, artifacts):
     page.goto(proxied_app.url)
-    page.locator(".bk-tab", has_text="Group-by").click()
-    page.locator(".groupby-code").get_by_text("df.groupby('origin').dep_delay.mean()").wait_for()
     stream = pane_frame(page, "Task Stream")
     wait_for_bokeh(stream)
-
-    page.get_by_role("button", name="Run", exact=True).click()
-    figures = page.locator(".groupby-figures")
-    figures.filter(has_text=re.compile(r"3 groups · 336,776 rows scanned")).wait_for()
+    figures = run_workshop_query(page)
     table = page.locator(".groupby-table")
     for origin in ("EWR", "JFK", "LGA"):
         table.get_by_text(origin, exact=True).wait_for()

@@ -6,7 +6,8 @@ import re
 from distributed import Client
 
 from tests.conftest import http_status
-from tests.ui.conftest import pane_frame, wait_for_bokeh, wait_for_task_rects, wait_for_workers
+from tests.ui.conftest import (log_in, pane_frame, wait_for_bokeh, wait_for_task_rects,
+                               wait_for_workers)
 
 CONNECTED = re.compile(r"Connected to tcp://[0-9.]+:\d+")
 
@@ -67,9 +68,7 @@ def test_panes_behind_basic_auth(serve, page, process_cluster):
     app = serve("--basic-auth", "s3cret-pw", "--cookie-secret", "c" * 32,
                 app_args=("--scheduler", process_cluster.address), ready_path="login")
     page.goto(app.url)
-    page.locator("input[name=username]").fill("ana")
-    page.locator("input[name=password]").fill("s3cret-pw")
-    page.locator("button[type=submit], input[type=submit]").first.click()
+    log_in(page, "ana", "s3cret-pw")
     page.get_by_text(CONNECTED).wait_for()
     stream = pane_frame(page, "Task Stream")
     wait_for_bokeh(stream)

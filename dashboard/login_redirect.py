@@ -1,0 +1,32 @@
+"""Panel's login pages under ``--prefix``.
+
+Outside a session, Panel's auth handlers send the user to ``state.base_url``: after a
+wrong password (the retry has no ``next`` page), when ``/login`` is opened directly,
+and in the OAuth ``redirect_uri``. That base is ``/`` unless ``--root-path`` is given,
+so under ``--prefix /team/wb`` a user who logs in lands on a 404 outside the app.
+Setting the process-wide base to the prefix (as ``--root-path`` does) sends them back
+to the app. Each session still gets its own base from its request.
+"""
+from __future__ import annotations
+
+import argparse
+
+from panel.io.state import state
+from panel.util import edit_readonly
+
+
+def prefix_from_argv(argv: list[str]) -> str | None:
+    """The ``--prefix`` of a ``panel serve`` command line, if any."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--prefix")
+    args, _ = parser.parse_known_args(argv)
+    return args.prefix
+
+
+def use_prefix_for_login(prefix: str | None) -> None:
+    """Make ``/<prefix>/`` where Panel's login sends users; ``--root-path`` wins if given."""
+    prefix = (prefix or "").strip("/")
+    if not prefix or state._base_url != "/":
+        return
+    with edit_readonly(state):
+        state.base_url = f"/{prefix}/"

