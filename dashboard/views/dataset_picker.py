@@ -124,6 +124,10 @@ class DatasetPicker(Viewer):
 
     async def add_dataset(self, event=None) -> None:
         """Validate the form's dataset by reading it, then save it to the catalog."""
+        if not adding_allowed():  # the form is hidden then; refuse any other way in too
+            notify("Adding datasets is turned off on this server "
+                   "(workbench.datasets.allow-add).")
+            return
         name = self.new_name.strip()
         entry = {"path": self.new_path.strip(), "format": self.new_format}
 
