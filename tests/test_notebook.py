@@ -1,8 +1,10 @@
-"""The Workbench in a real Jupyter kernel: it renders, and its panes link the scheduler directly."""
+"""The Workbench in a real Jupyter kernel: the shipped notebook renders the app on the
+notebook's own client, and the panes link the scheduler directly."""
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 
 import nbformat
@@ -12,6 +14,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from tests.conftest import ROOT
+
+NOTEBOOK = ROOT / "dashboard" / "notebooks" / "workbench.ipynb"
 PANEL_MIME = "application/vnd.holoviews_exec.v0+json"
 CELL_TIMEOUT = 120  # seconds per cell: a cold kernel imports panel, bokeh and distributed
 
@@ -27,11 +32,19 @@ def kernel_dir(tmp_path_factory):
 
 def run_notebook(kernel_dir, *sources: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    return execute(kernel_dir, nb)
+
+
+def execute(kernel_dir, nb: nbformat.NotebookNode, cwd=None) -> nbformat.NotebookNode:
+    """Run every cell of ``nb`` in a fresh kernel (started in ``cwd``); fail on any error."""
     km = KernelManager(kernel_name="workbench-test",
                        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dir)]))
     # allow_errors: collect every error and report them together below.
-    NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=True).execute()
-    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    resources = {"metadata": {"path": str(cwd)}} if cwd else {}
+    NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, allow_errors=True,
+                   resources=resources).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
     assert not errors, "\n".join(f"{e.ename}: {e.evalue}\n" + "\n".join(e.traceback)
                                  for e in errors)
     return nb
@@ -46,9 +59,15 @@ def workbench_cells(address: str, config: str = "") -> list[str]:
     ]
 
 
-def rendered(nb) -> str:
-    """Everything the last cell displayed, as text; the Panel mimetype must be among it."""
-    displays = [o for o in nb.cells[-1].outputs if o.output_type in ("display_data", "execute_result")]
+def tagged(nb, tag: str):
+    """The one cell of ``nb`` tagged ``tag``."""
+    (cell,) = [c for c in nb.cells if tag in c.metadata.get("tags", [])]
+    return cell
+
+
+def rendered(cell) -> str:
+    """Everything ``cell`` displayed, as text; the Panel mimetype must be among it."""
+    displays = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
     assert any(PANEL_MIME in o.data for o in displays), [list(o.data) for o in displays]
     # Panel's mimetype entry is empty; the Bokeh doc JSON is in text/html, where each
     # HTML pane's markup is HTML-escaped (`&lt;iframe src=&quot;...`): unescape it.
@@ -69,10 +88,34 @@ def assert_direct_panes(text: str, expected_src: str) -> None:
     assert "dask/individual-task-stream" not in text
 
 
-def test_notebook_renders_workbench_with_direct_dashboard_links(kernel_dir, process_cluster):
-    nb = run_notebook(kernel_dir, *workbench_cells(process_cluster.address))
+def test_the_notebook_renders_the_app_and_a_tab_on_its_own_client(kernel_dir, process_cluster,
+                                                                   monkeypatch):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit it stripped"
+    # The notebook's parameter: the scheduler its own client connects to.
+    monkeypatch.setenv("WORKBENCH_SCHEDULER", process_cluster.address)
+    # The kernel runs in the notebook's folder: import this checkout's package, whatever
+    # copy an install elsewhere points at.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")])))
+    execute(kernel_dir, nb, cwd=NOTEBOOK.parent)
+
+    app = rendered(tagged(nb, "workbench"))
+    # The cluster card, connected to the notebook's scheduler; the dataset picker.
+    assert "<h3>Dask cluster</h3>" in app and f"Connected to {process_cluster.address}" in app
+    assert "<h3>Dataset</h3>" in app
+    for tab in ("Data", "Group-by", "Model search", "Explore"):
+        assert f'"title":"{tab}"' in app, f"no {tab} tab"
     assert_direct_panes(
-        rendered(nb), f"http://127.0.0.1:{process_cluster.dashboard_port}/individual-task-stream")
+        app, f"http://127.0.0.1:{process_cluster.dashboard_port}/individual-task-stream")
+
+    tab = rendered(tagged(nb, "groupby-tab"))
+    assert "Aggregation" in tab and "Performance report" in tab
+    assert "<h3>Dask cluster</h3>" not in tab and '"title":"Explore"' not in tab  # alone
+    # The app left the notebook's own client open and working.
+    (result,) = tagged(nb, "client-check").outputs
+    assert result.data["text/plain"] == "6"
 
 
 def test_notebook_honours_dashboard_link_config(kernel_dir, process_cluster):
@@ -80,4 +123,4 @@ def test_notebook_honours_dashboard_link_config(kernel_dir, process_cluster):
     config = 'import dask\ndask.config.set({"distributed.dashboard.link": "/proxy/{port}/status"})'
     nb = run_notebook(kernel_dir, *workbench_cells(process_cluster.address, config))
     assert_direct_panes(
-        rendered(nb), f"/proxy/{process_cluster.dashboard_port}/individual-task-stream")
+        rendered(nb.cells[-1]), f"/proxy/{process_cluster.dashboard_port}/individual-task-stream")

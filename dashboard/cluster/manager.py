@@ -45,9 +45,13 @@ class ClusterManager(param.Parameterized):
     scalable = param.Boolean(default=False, doc="Whether the app owns a cluster it can scale.")
     adaptive = param.Boolean(default=False, doc="Whether adaptive scaling is on.")
 
-    def __init__(self, address: str | None = None, cluster_kwargs: dict | None = None, **params):
+    def __init__(self, address: str | None = None, cluster_kwargs: dict | None = None,
+                 client: Client | None = None, **params):
+        """Connect to ``address``, or the cluster of ``client`` (a notebook's own), or start
+        one from ``cluster_kwargs`` and the config. A given client is never closed here."""
         super().__init__(**params)
-        self._address = address
+        self._address = address or (client.scheduler.address if client is not None else None)
+        self._given_client = client
         self._cluster_kwargs = cluster_kwargs or {}
         self.cluster = None
         self.client: Client | None = None
@@ -90,7 +94,7 @@ class ClusterManager(param.Parameterized):
         self._closed = True
         if self._watcher is not None:
             self._watcher.cancel()
-        if self.client is not None:
+        if self.client is not None and self.client is not self._given_client:
             await self.client.close()
         await asyncio.to_thread(self._close_cluster)
         self.status = "idle"
@@ -110,6 +114,10 @@ class ClusterManager(param.Parameterized):
         return self.client
 
     async def _connect(self) -> None:
+        if self._usable(self._given_client):
+            self.client = self._given_client
+            await self._refresh()
+            return
         timeout = config.get("connection.timeout")
         try:
             client = await Client(self.scheduler_address, asynchronous=True,
@@ -120,7 +128,17 @@ class ClusterManager(param.Parameterized):
                             f"({type(e).__name__}). Retrying…")
             return
         self.client = client
-        self._refresh()
+        await self._refresh()
+
+    @staticmethod
+    def _usable(client: Client | None) -> bool:
+        """Whether a given client can be the app's own: every call here is awaited on the
+        running loop, so it must be asynchronous on that loop. A notebook's usual
+        synchronous client runs on a thread of its own: the app then opens its own
+        asynchronous client to the same scheduler and leaves the given one alone."""
+        return (client is not None and client.status == "running"
+                and getattr(client, "_asynchronous", False)
+                and client.loop.asyncio_loop is asyncio.get_running_loop())
 
     async def _watch(self) -> None:
         interval = config.get("connection.check-interval")
@@ -130,11 +148,11 @@ class ClusterManager(param.Parameterized):
                 if self.client is None or self.client.status in ("closed", "closing"):
                     await self._connect()
                 else:
-                    self._refresh()
+                    await self._refresh()
             except Exception:  # the watcher must outlive any single failure
                 log.exception("Cluster health check failed")
 
-    def _refresh(self) -> None:
+    async def _refresh(self) -> None:
         client = self.client
         if client is None:
             return
@@ -143,8 +161,16 @@ class ClusterManager(param.Parameterized):
             self.message = (f"Lost the scheduler at {self.scheduler_address}; "
                             "reconnecting…")
             return
-        # The client refreshes this identity itself every couple of seconds.
-        info = client.scheduler_info()
+        # Asked afresh (totals only, cheap): the client's own cached identity lags by
+        # up to its refresh interval, so a worker restarted by its nanny within that
+        # time would never show as gone. (Not the scheduler's "all" event topic:
+        # some of its events cannot be serialised and break the subscriber's comm.)
+        try:
+            info = await client.scheduler.identity(n_workers=0)
+        except OSError:
+            return  # the scheduler went away: the next check says so
+        if client is not self.client or client.status != "running":
+            return
         self.param.update(
             status="connected",
             message=f"Connected to {self.scheduler_address}",

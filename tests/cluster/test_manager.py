@@ -71,6 +71,39 @@ async def test_existing_scheduler_from_dask_config(process_cluster):
         await manager.close()
 
 
+async def test_a_given_asynchronous_client_is_used_and_left_open(async_client, local_cluster):
+    # A notebook's own client on this loop: the app computes through it, never closes it.
+    manager = ClusterManager(client=async_client)
+    await manager.start()
+    try:
+        assert await manager.get_client() is async_client
+        assert manager.scheduler_address == local_cluster.scheduler_address
+        assert manager.n_workers == 2 and not manager.scalable
+    finally:
+        await manager.close()
+    assert async_client.status == "running"
+    assert await async_client.submit(sum, [1, 2, 3]) == 6
+
+
+async def test_a_given_synchronous_client_gets_a_sibling_on_this_loop(local_cluster):
+    # The usual notebook Client() runs on a thread of its own, where awaiting fails: the
+    # app opens its own asynchronous client to the same scheduler and closes only that one.
+    from distributed import Client
+    given = await asyncio.to_thread(Client, local_cluster.scheduler_address)
+    try:
+        manager = ClusterManager(client=given)
+        await manager.start()
+        own = await manager.get_client()
+        assert own is not given
+        assert own.scheduler.address == given.scheduler.address
+        assert await own.submit(sum, [1, 2]) == 3
+        await manager.close()
+        assert own.status == "closed" and given.status == "running"
+        assert await asyncio.to_thread(lambda: given.submit(sum, [2, 2]).result()) == 4
+    finally:
+        await asyncio.to_thread(given.close)
+
+
 async def test_factory_config_builds_the_cluster():
     # The dask-labextension style factory: any cluster class by module and name.
     factory = {"module": "distributed", "class": "LocalCluster", "args": [],
