@@ -30,6 +30,13 @@ def proxy_base() -> str:
     return f"{rel}/{MOUNT}/" if rel else f"{MOUNT}/"
 
 
+PANE_CSS = """
+.pane-title { height: 22px; line-height: 22px; padding: 0 6px; font-size: 13px;
+              cursor: move; user-select: none; background: var(--neutral-fill-rest, #eee); }
+/* While a pane is dragged or resized, no iframe may swallow the mouse. */
+:host-context(.ui-draggable-dragging) iframe,
+:host-context(.ui-resizable-resizing) iframe { pointer-events: none; }
+"""
 # distributed's plots have no dark theme: invert them, and turn the hues back, to
 # match a dark page.
 DARK_PANE = "iframe { filter: invert(0.88) hue-rotate(180deg); }"
@@ -73,7 +80,8 @@ class DaskPanes(Viewer):
         self._iframes: dict[str, pn.pane.HTML] = {}
         self._base = proxy_base() if self.proxied else ""
         self._picker = pn.widgets.MultiChoice.from_param(
-            self.param.plots, label="Dashboard panes", sizing_mode="stretch_width")
+            self.param.plots, label="Dashboard panes", sizing_mode="stretch_width",
+            css_classes=["dask-pane-picker"])
         self._notice = pn.pane.Alert(alert_type="warning", visible=False,
                                      css_classes=["proxy-notice"])
         self._waiting = pn.pane.Markdown("Waiting for the Dask dashboard…")
@@ -134,6 +142,7 @@ class DaskPanes(Viewer):
         self._iframes = iframes
         by_label = {self._label(pane): pane for pane in iframes.values()}
         cells = pane_layout.arrange(list(by_label), kept)
+        # Panel's GridStack has a fixed number of rows: panes trade places within it.
         nrows = pane_layout.rows(cells)
         self._grid.param.update(
             objects={cells[label]: pane for label, pane in by_label.items()},
@@ -153,11 +162,13 @@ class DaskPanes(Viewer):
         return pane.name
 
     def _iframe(self, label: str, src: str) -> pn.pane.HTML:
+        # The title bar is the handle to drag the pane by: an iframe keeps the mouse.
         return pn.pane.HTML(
+            f'<div class="pane-title">{html.escape(label)}</div>'
             f'<iframe src="{html.escape(src, quote=True)}" title="{html.escape(label, quote=True)}" '
-            'style="width:100%;height:100%;border:0"></iframe>',
+            'style="width:100%;height:calc(100% - 22px);border:0"></iframe>',
             name=label, sizing_mode="stretch_both", css_classes=["dask-pane"], margin=5,
-            stylesheets=[DARK_PANE] if pn.config.theme == "dark" else [],
+            stylesheets=[PANE_CSS] + ([DARK_PANE] if pn.config.theme == "dark" else []),
         )
 
     def __panel__(self):
