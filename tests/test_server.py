@@ -1,7 +1,14 @@
 """Serving: the programmatic entry mounts the proxy; the embedded cluster dies with the server."""
 from __future__ import annotations
 
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
 import psutil
+from panel.io.state import state
+from panel.util import edit_readonly
 
 from dashboard.cluster import ClusterManager
 from dashboard.server import serve
@@ -32,3 +39,39 @@ def test_embedded_cluster_closes_with_the_server(serve):
     app.process.proc.terminate()  # what Ctrl-C / a service manager does
     gone, alive = psutil.wait_procs(workers, timeout=30)
     assert alive == [], f"worker processes outlived the server: {alive}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # let the test read each Location itself
+
+
+def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster):
+    # Panel sends a login without a "next" page (a retry after a wrong password) to its
+    # process-wide base URL, which was "/" under a prefix: a 404 outside the app.
+    port, prefix = free_port(), "/team/wb"
+    server = serve(manager=ClusterManager(address=process_cluster.address), port=port,
+                   address="127.0.0.1", threaded=True, prefix=prefix,
+                   basic_auth="s3cret-pw", cookie_secret="c" * 32)
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
+
+    def post_login(password: str) -> str:
+        data = urllib.parse.urlencode({"username": "ana", "password": password}).encode()
+        try:
+            opener.open(f"{root}/login", data=data, timeout=10)
+        except urllib.error.HTTPError as e:
+            assert e.code == 302
+            return e.headers["Location"]
+        raise AssertionError("the login did not redirect")
+
+    root = f"http://127.0.0.1:{port}{prefix}"
+    try:
+        wait_until(lambda: http_status(f"{root}/login") == 200, 60, "pn.serve")
+        assert post_login("wrong").startswith(f"{prefix}/login?error=")
+        opener.open(f"{root}/login?error=Invalid", timeout=10)  # the form, shown again
+        assert post_login("s3cret-pw") == f"{prefix}/"
+    finally:
+        server.stop()
+        with edit_readonly(state):  # the base URL is process-wide: leave it as found
+            state.base_url = "/"
