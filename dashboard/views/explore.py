@@ -26,6 +26,7 @@ from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
+from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
 from .panes import in_server_session
@@ -37,6 +38,9 @@ KIND = "explore"
 PRESETS = (("pickup_longitude", "pickup_latitude"), ("distance", "air_time"),
            ("dep_delay", "arr_delay"))
 BACKGROUND = "#f4f3ee"  # a plain background: map tiles would need the internet
+# The tab's query keys in a shared link; the axes before their ranges (new axes reset them).
+LINK_KEYS = {"x": "ex_x", "y": "ex_y", "agg": "ex_agg", "value": "ex_value", "hist": "ex_hist",
+             "x_range": "ex_xr", "y_range": "ex_yr"}
 
 
 def _close(a: tuple | None, b: tuple | None) -> bool:
@@ -50,6 +54,20 @@ def _close(a: tuple | None, b: tuple | None) -> bool:
 def _usable(view_range: tuple | None) -> bool:
     return view_range is not None and all(map(math.isfinite, view_range)) and \
         view_range[0] < view_range[1]
+
+
+def _linked(name: str, value, numeric: list[str], refused: set[str], x: str | None):
+    """A link's value checked against the dataset: numeric columns, a y axis other than
+    the x axis, finite ranges, and no range for an axis the link could not have."""
+    if name.endswith("_range"):
+        value = tuple(map(float, value))
+        if len(value) != 2 or not _usable(value) or name[0] in refused:
+            raise ValueError(value)
+    elif name in ("x", "y", "value", "hist") and (
+            value not in numeric or (name == "y" and value == x)):
+        refused.add(name)
+        raise ValueError(value)
+    return value
 
 
 class ExploreView(Viewer):
@@ -106,6 +124,10 @@ class ExploreView(Viewer):
                                          css_classes=["explore-pickup"])
         self._pickup.on_click(lambda event: self.param.update(
             x="pickup_longitude", y="pickup_latitude"))
+        self._link_defaults: dict = {}  # the columns a fresh page picks for this dataset
+        self._link = url.QueryLink(LINK_KEYS, "explore", self._link_state)
+        self.param.watch(self._link.write, list(LINK_KEYS))
+        self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
         watcher = self.datasets.param.watch(self._on_summary, "summary")
         if in_server_session():
             # Persisted columns live while this view holds them: let go with the session.
@@ -167,10 +189,20 @@ class ExploreView(Viewer):
         target = dataset.target if dataset.target in numeric else None
         value = target or next((c for c in numeric if c not in (x, y)), None)
         self._pickup.visible = {"pickup_longitude", "pickup_latitude"} <= set(numeric)
+        self._link_defaults = dict(x=x, y=y, value=value, hist=target or x)
         # The widgets follow these params; the refresh they schedule reads them all at once.
-        self.param.update(x=x, y=y, value=value, hist=target or x, x_range=None, y_range=None,
-                          selection=None)
+        self.param.update(**self._link_defaults, x_range=None, y_range=None, selection=None)
+        if self._link.pending:  # a shared link's columns can be checked now
+            refused: set[str] = set()
+            self._link.apply(self, list(LINK_KEYS), lambda name, value: _linked(
+                name, value, numeric, refused, self.x))
         self._schedule()
+
+    def _link_state(self) -> dict:
+        """The choices that differ from what a fresh page shows, for the URL."""
+        defaults = {"agg": self.param.agg.default, **self._link_defaults}
+        return {name: getattr(self, name) for name in LINK_KEYS
+                if getattr(self, name) is not None and getattr(self, name) != defaults.get(name)}
 
     @param.depends("x", "y", watch=True)
     def _on_axes(self) -> None:

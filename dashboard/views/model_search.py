@@ -18,6 +18,8 @@ from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import model_search_results as show
+from . import model_search_link as link
+from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
 
@@ -38,10 +40,11 @@ def grid_form(kind: EstimatorKind) -> param.Parameterized:
     for hyper in kind.hypers:
         if hyper.kind in ("choice", "boolean"):
             params[hyper.name] = param.ListSelector(
-                default=list(hyper.default), objects=kind.choices(hyper.name),
+                default=link.default_entry(hyper), objects=kind.choices(hyper.name),
                 doc=f"Values of {hyper.name} to try; none: its default.")
         else:
-            params[hyper.name] = param.String(default=str(hyper.default), doc=HINTS[hyper.kind])
+            params[hyper.name] = param.String(default=link.default_entry(hyper),
+                                              doc=HINTS[hyper.kind])
     return param.parameterized_class(f"{kind.name}Grid", params)(name=f"{kind.name} grid")
 
 
@@ -78,6 +81,9 @@ class ModelSearchView(Viewer):
         self._forms: dict[str, param.Parameterized] = {}
         self._dtypes: dict[str, str] = {}
         self._asked_compare = False
+        self._heat_defaults = (None, None)  # the axes a run picks by itself
+        self._link = url.QueryLink(link.KEYS, "model search", lambda: link.state(self))
+        self.param.watch(self._link.write, list(link.KEYS))
         self._on_estimator()
         self._buttons = {}
         for label, action, style in (("Run search", self.run, "primary"),
@@ -124,6 +130,8 @@ class ModelSearchView(Viewer):
             self.target if self.target in columns else None)
         self.param.update(target=target, features=[c for c in columns if c != target])
         self._on_target()
+        if self._link.pending:  # a shared link's columns can be checked now
+            link.apply(self, columns)
 
     @param.depends("target", watch=True)
     def _on_target(self) -> None:
@@ -138,7 +146,8 @@ class ModelSearchView(Viewer):
     def _on_estimator(self) -> None:
         kind = ESTIMATORS[self.estimator]
         if self.estimator not in self._forms:
-            self._forms[self.estimator] = grid_form(kind)
+            form = self._forms[self.estimator] = grid_form(kind)
+            form.param.watch(self._link.write, [h.name for h in kind.hypers])
         self.param.scoring.objects = SCORINGS[kind.task]
         if self.scoring not in SCORINGS[kind.task]:
             self.scoring = SCORINGS[kind.task][0]
@@ -182,8 +191,12 @@ class ModelSearchView(Viewer):
                   settings=self.settings())
         axes = grid_axes(spec.candidates())
         self.param.heat_x.objects = self.param.heat_y.objects = axes
-        self.param.update(job=job, results=None, heat_x=(axes[:1] or [None])[0],
-                          heat_y=(axes[1:2] or [None])[0])
+        self._heat_defaults = ((axes[:1] or [None])[0], (axes[1:2] or [None])[0])
+        # Axes chosen before (or by a link) stay while the grid still has them.
+        heat_x = self.heat_x if self.heat_x in axes else self._heat_defaults[0]
+        heat_y = self.heat_y if self.heat_y in axes and self.heat_y != heat_x else next(
+            (a for a in axes if a != heat_x), None)
+        self.param.update(job=job, results=None, heat_x=heat_x, heat_y=heat_y)
         job.param.watch(self._show_progress, ["status", "done", "total"])
 
         async def work(ctx):

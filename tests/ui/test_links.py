@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from playwright.sync_api import expect
 
 from tests.ui.conftest import WAIT_MS
+from tests.ui.test_explore import IMAGE_JS
+from tests.ui.test_model_search import SEARCH_MS
 
 
 def open_page(browser, url: str):
@@ -57,3 +61,58 @@ def test_a_stale_link_gets_a_notice_and_defaults(proxied_app, page):
     page.locator(".choices__list--multiple .choices__item", has_text="origin").first.wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".groupby-figures").filter(has_text=re.compile("3 groups")).wait_for()
+
+
+def field(page, css: str, label: str):
+    """The input of the widget labelled ``label`` inside ``css``."""
+    return page.locator(f"{css} .bk-input-group").filter(
+        has=page.locator("label", has_text=re.compile(f"^{re.escape(label)}$"))).locator(
+        "input, select").first
+
+
+SEARCH_LINK = {"ms_est": "LogisticRegression", "ms_cv": "3", "ms_score": "balanced_accuracy",
+               "ms_grid": json.dumps({"C": "0.1, 1"})}
+EXPLORE_LINK = {"ex_x": "f2", "ex_y": "f3", "ex_xr": "[-2, 2]", "ex_yr": "[-3, 3]"}
+
+
+def test_a_link_restores_model_search_and_explore_and_one_click_runs_it(proxied_app, page):
+    link = (f"{proxied_app.url}?dataset=classification&n_samples=400&tab=2&"
+            + urlencode({**SEARCH_LINK, **EXPLORE_LINK}))
+    page.goto(link)
+    # The model search tab shows the link's search once the dataset's columns are known.
+    expect(field(page, "", "Estimator")).to_have_value("LogisticRegression", timeout=WAIT_MS)
+    expect(field(page, "", "CV folds")).to_have_value("3")
+    expect(field(page, "", "Scoring")).to_have_value("balanced_accuracy")
+    expect(field(page, ".search-grid", "C")).to_have_value("0.1, 1")
+    # Nothing ran by itself; one click runs the link's search: 2 values of C × 3 folds.
+    assert page.locator(".search-progress-text").filter(has_text="fits done").count() == 0
+    page.get_by_role("button", name="Run search").click()
+    page.locator(".search-progress-text").filter(has_text="6 / 6 fits done").wait_for(
+        timeout=SEARCH_MS)
+    page.locator(".search-best").filter(has_text='Best parameters {"C": ').wait_for(
+        timeout=SEARCH_MS)
+    # The link is still the page's address, ready to share again.
+    shared = query(page)
+    assert {k: shared.get(k) for k in SEARCH_LINK} == SEARCH_LINK
+
+    # The explore tab shows the link's axes and the part of the map it was zoomed to.
+    page.locator(".bk-tab").filter(has_text="Explore").click()
+    expect(field(page, "", "x axis")).to_have_value("f2", timeout=WAIT_MS)
+    expect(field(page, "", "y axis")).to_have_value("f3")
+    page.locator(".explore-status").get_by_text("rows drawn").wait_for(timeout=3 * WAIT_MS)
+    image = page.evaluate(IMAGE_JS)
+    assert abs(image["x"] + 2) < 0.05 and abs(image["dw"] - 4) < 0.1, image
+    assert abs(image["y"] + 3) < 0.05 and abs(image["dh"] - 6) < 0.1, image
+
+
+def test_a_stale_model_search_link_gets_a_notice_and_defaults(proxied_app, page):
+    link = f"{proxied_app.url}?tab=2&" + urlencode(
+        {"ms_est": "NoSuchModel", "ms_cv": "99", "ms_grid": json.dumps({"C": "-1"})})
+    page.goto(link)
+    notice = page.locator(".notyf").filter(has_text="This link's model search settings")
+    for bad in ("ms_est='NoSuchModel'", "ms_cv='99'", "ms_grid[C]='-1'"):
+        notice.filter(has_text=bad).wait_for()
+    expect(field(page, "", "Estimator")).to_have_value("SVC")
+    expect(field(page, "", "CV folds")).to_have_value("2")
+    expect(field(page, ".search-grid", "C")).to_have_value("0.001, 10.0")
+    page.wait_for_function("() => !location.search.includes('ms_')")

@@ -1,0 +1,158 @@
+"""Shareable links of the Model search and Explore tabs, without a browser: a link's values
+come back once the dataset's columns are known, a bad value costs only itself (with a
+notice), and only choices that differ from a fresh page's go into the URL."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+from panel.io.location import Location
+
+from dashboard.jobs import CACHE, JobRunner
+from dashboard.views import DatasetPicker, url
+from dashboard.views.explore import ExploreView
+from dashboard.views.model_search import ModelSearchView
+
+
+async def until(predicate, what: str, timeout: float = 120) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def link(monkeypatch):
+    """Opens the page at a link: the views read (and write) this location's query."""
+    location = Location()
+    monkeypatch.setattr(url, "current_location", lambda: location)
+
+    def open_link(**query):
+        location.search = "?" + urlencode(
+            {k: v if isinstance(v, str) else json.dumps(v) for k, v in query.items()})
+        return location
+    return open_link
+
+
+def query(location: Location) -> dict:
+    return dict(parse_qsl(location.search.lstrip("?")))
+
+
+def notices(caplog) -> str:
+    return " ".join(r.getMessage() for r in caplog.records if "This link's" in r.getMessage())
+
+
+async def model_search(manager, n_samples: int = 300) -> ModelSearchView:
+    CACHE.clear()
+    picker = DatasetPicker(manager=manager)
+    picker.dataset_name = "classification"
+    picker.dataset.n_samples = n_samples
+    view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
+    await until(lambda: view.datasets.summary is not None and view._dtypes, "the schema")
+    return view
+
+
+async def test_a_model_search_link_restores_the_search_and_runs_it(manager, catalog, link):
+    location = link(ms_est="LogisticRegression", ms_cv=3, ms_score="f1_macro", ms_holdout=0,
+                    ms_features="['f0', 'f1']", ms_encode="true", ms_hx="C",
+                    ms_grid={"C": "0.1, 1", "solver": ["lbfgs", "liblinear"]}, tab=2)
+    view = await model_search(manager)
+    try:
+        assert (view.target, view.features, view.estimator, view.scoring, view.cv,
+                view.holdout, view.encode) == ("y", ["f0", "f1"], "LogisticRegression",
+                                               "f1_macro", 3, 0.0, True)
+        assert view.entries()["C"] == "0.1, 1"
+        assert view.entries()["solver"] == ["lbfgs", "liblinear"]
+        assert view.job is None  # opening a link does not run it
+        job = await view.run()
+        assert job.status == "done", job.error
+        assert view.results.done == view.results.total == 2 * 2 * 3
+        assert (view.heat_x, view.heat_y) == ("C", "solver")  # the link's, then the other
+
+        # The URL holds the same settings; a value put back to its default leaves it.
+        shared = query(location)
+        assert shared["tab"] == "2" and shared["ms_est"] == "LogisticRegression"
+        assert json.loads(shared["ms_grid"]) == {"C": "0.1, 1", "solver": ["lbfgs", "liblinear"]}
+        assert "ms_target" not in shared  # the dataset's own target is the default
+        view.cv = 2
+        view.grid.solver = ["lbfgs"]
+        shared = query(location)
+        assert "ms_cv" not in shared and json.loads(shared["ms_grid"]) == {
+            "C": "0.1, 1", "solver": ["lbfgs"]}
+        view.param.update(estimator="SVC", scoring="accuracy", features=["f0", "f1", "f2", "f3"],
+                          encode=False, holdout=0.2)
+        assert not [k for k in query(location) if k.startswith("ms_") and k != "ms_hx"]
+    finally:
+        await view.jobs.close()
+
+
+async def test_a_stale_model_search_link_gets_a_notice_and_defaults(manager, catalog, link,
+                                                                    caplog):
+    caplog.set_level(logging.WARNING)
+    location = link(ms_est="NoSuchModel", ms_cv="abc", ms_holdout=-1, ms_target="gone",
+                    ms_features="[f0, f1", ms_encode="true", ms_score="accuracy",
+                    ms_grid={"C": "-1", "kernel": ["rbf"], "gamma": "1, 2)"})
+    view = await model_search(manager)
+    try:
+        said = notices(caplog)
+        for bad in ("ms_est='NoSuchModel'", "ms_cv='abc'", "ms_holdout='-1'",
+                    "ms_target='gone'", "ms_features='[f0, f1'", "ms_grid[C]='-1'",
+                    "ms_grid[gamma]='1, 2)'"):
+            assert bad in said
+        assert "the defaults are shown instead" in said
+        # Each bad value fell back on its own default; the good ones stand.
+        assert (view.estimator, view.cv, view.holdout, view.target) == ("SVC", 2, 0.2, "y")
+        assert view.features == ["f0", "f1", "f2", "f3"] and view.encode is True
+        assert view.entries()["C"] == "0.001, 10.0" and view.entries()["kernel"] == ["rbf"]
+        # Only what was used stays in the URL.
+        shared = query(location)
+        assert {k for k in shared if k.startswith("ms_")} == {"ms_encode", "ms_grid"}
+        job = await view.run()
+        assert job.status == "done", job.error
+    finally:
+        await view.jobs.close()
+
+
+async def explore(manager) -> ExploreView:
+    view = ExploreView(datasets=DatasetPicker(manager=manager), jobs=JobRunner(manager=manager))
+    await until(lambda: view.raster is not None and not view.loading, "the first map")
+    return view
+
+
+async def test_an_explore_link_restores_the_axes_and_the_view(manager, catalog, link):
+    location = link(ex_x="dep_delay", ex_y="arr_delay", ex_agg="mean", ex_value="distance",
+                    ex_hist="air_time", ex_xr=[0, 100], ex_yr=[-50.5, 50])
+    view = await explore(manager)
+    assert (view.x, view.y, view.agg, view.value, view.hist) == (
+        "dep_delay", "arr_delay", "mean", "distance", "air_time")
+    assert (view.raster.x_range, view.raster.y_range) == ((0.0, 100.0), (-50.5, 50.0))
+    assert view.error == ""
+    shared = query(location)
+    assert json.loads(shared["ex_xr"]) == [0.0, 100.0] and shared["ex_agg"] == "mean"
+    # New axes drop the old ranges, from the view and from the URL.
+    view.x = "air_time"
+    shared = query(location)
+    assert shared["ex_x"] == "air_time" and "ex_xr" not in shared and "ex_yr" not in shared
+    view.param.update(x="distance", y="air_time", agg="count", value="arr_delay",
+                      hist="arr_delay")
+    assert not [k for k in query(location) if k.startswith("ex_")]
+
+
+async def test_a_stale_explore_link_gets_a_notice_and_defaults(manager, catalog, link, caplog):
+    caplog.set_level(logging.WARNING)
+    location = link(ex_x="gone", ex_y="distance", ex_agg="median", ex_value="carrier",
+                    ex_hist="dep_delay", ex_xr=[0, 100], ex_yr="[5, 1]")
+    view = await explore(manager)
+    said = notices(caplog)
+    # Unknown, text, the default x axis again, an inverted range, a range of a refused axis.
+    for bad in ("ex_agg='median'", "ex_x='gone'", "ex_y='distance'", "ex_value='carrier'",
+                "ex_xr='[0, 100]'", "ex_yr='[5, 1]'"):
+        assert bad in said
+    # Each bad value fell back on its default; the good one stands.
+    assert (view.x, view.y, view.agg, view.value, view.hist) == (
+        "distance", "air_time", "count", "arr_delay", "dep_delay")
+    assert view.x_range is None and view.y_range is None and view.error == ""
+    assert {k for k in query(location) if k.startswith("ex_")} == {"ex_hist"}
