@@ -3,7 +3,6 @@ come back once the dataset's columns are known, a bad value costs only itself (w
 notice), and only choices that differ from a fresh page's go into the URL."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from urllib.parse import parse_qsl, urlencode
@@ -15,13 +14,7 @@ from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker, url
 from dashboard.views.explore import ExploreView
 from dashboard.views.model_search import ModelSearchView
-
-
-async def until(predicate, what: str, timeout: float = 120) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+from tests.views.test_explore import until
 
 
 @pytest.fixture
