@@ -69,7 +69,7 @@ def literal(text: str):
     rewrites other tabs' keys with (``['carrier']``). Literals only: nothing is evaluated."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(text)

@@ -7,6 +7,7 @@ import json
 import logging
 from urllib.parse import parse_qsl, urlencode
 
+import param
 import pytest
 from panel.io.location import Location
 
@@ -149,3 +150,25 @@ async def test_a_stale_explore_link_gets_a_notice_and_defaults(manager, catalog,
         "distance", "air_time", "count", "arr_delay", "dep_delay")
     assert view.x_range is None and view.y_range is None and view.error == ""
     assert {k for k in query(location) if k.startswith("ex_")} == {"ex_hist"}
+
+
+def test_link_values_are_read_as_literals_never_run():
+    # Our JSON and the Python repr Panel rewrites lists with both read back.
+    assert url.literal('["carrier"]') == url.literal("['carrier']") == ["carrier"]
+    for hostile in ("__import__('os').system('true')", "[x for x in ()]", "{'a': f()}", "[1,",
+                    "[" * 100_000):
+        with pytest.raises(ValueError):
+            url.literal(hostile)
+    assert url.decode(param.Integer(), " 3 ") == 3
+    assert url.decode(param.Boolean(), "True") is True
+    assert url.decode(param.Tuple(), "[1, 2.5]") == (1, 2.5)
+    for parameter, text in ((param.Integer(), "3.5"), (param.Number(), "nan"),
+                            (param.Number(), "inf"), (param.Boolean(), "yes"),
+                            (param.List(), '{"a": 1}'), (param.Dict(), "[1]")):
+        with pytest.raises(ValueError):
+            url.decode(parameter, text)
+    # A value written to a link reads back as itself.
+    for value in (True, 3, 0.25, "f0, f1", ["a", "b"], (1.5, 2.0), {"C": "0.1, 1"}):
+        kind = {bool: param.Boolean, int: param.Integer, float: param.Number, str: param.String,
+                list: param.List, tuple: param.Tuple, dict: param.Dict}[type(value)]
+        assert url.decode(kind(), url.encode(value)) == value
