@@ -13,11 +13,13 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import param
+from dask.base import tokenize
 from distributed import Client, Future, performance_report
 from distributed.comm import CommClosedError, connect
 from distributed.diagnostics.progress import Progress
@@ -26,6 +28,7 @@ from distributed.protocol.pickle import dumps
 
 from . import config
 from .cluster import ClusterManager, ClusterUnavailable
+from .cluster.deaths import explain_worker_death
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +117,18 @@ class _TaskProgress(ProgressBar):
         keeps their keys alive for the feed's setup."""
         keys, timeout = self.keys, self.SETUP_TIMEOUT
 
+        # A name of its own: distributed names the plugin after the keys, so two
+        # jobs of one graph would overwrite each other's plugin and the one left
+        # without it would poll for ever.
+        name = f"progress-{uuid.uuid4().hex}"
+
         async def setup(scheduler):
             deadline = time.monotonic() + timeout
             while not keys.issubset(scheduler.tasks):
                 if time.monotonic() > deadline:
                     return None
                 await asyncio.sleep(0.05)
-            progress = Progress(keys, scheduler, complete=True)
+            progress = Progress(keys, scheduler, complete=True, name=name)
             await progress.setup()
             return progress
 
@@ -152,6 +160,55 @@ class _TaskProgress(ProgressBar):
 _LISTENERS: set[asyncio.Task] = set()  # progress feeds still running (kept from GC)
 
 
+class SharedCompute:
+    """One compute of one graph on the cluster, held by every job that asked for it meanwhile.
+
+    Sessions share the process's one client. Two computes of the same keys in one
+    client are not independent: when one job releases its futures (Cancel, a
+    closed tab) just as the other submits or gathers the same keys, the client's
+    key states and the scheduler's messages cross, and the other job's gather
+    finds its keys "forgotten" and waits for ever or is cancelled. So identical
+    graphs are computed once; each job holds a reference and the last one to let
+    go releases the futures.
+    """
+
+    def __init__(self, client: Client, collections, token: tuple):
+        self.token = token
+        self.futures: list[Future] = client.compute(list(collections))
+        self.holders = 0
+        self.gathered = asyncio.ensure_future(client.gather(self.futures))
+        # Nobody may be left to await it (every holder let go): keep asyncio quiet.
+        self.gathered.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def hold(self) -> "SharedCompute":
+        self.holders += 1
+        return self
+
+    def let_go(self) -> None:
+        self.holders -= 1
+        if self.holders > 0:
+            return
+        if IN_FLIGHT.get(self.token) is self:
+            del IN_FLIGHT[self.token]
+        self.gathered.cancel()
+        for future in self.futures:
+            future.release()
+
+
+# Computes held by at least one job, by (client, graph token).
+IN_FLIGHT: dict[tuple, SharedCompute] = {}
+
+
+def shared_compute(client: Client, collections) -> SharedCompute:
+    """The compute of ``collections`` already held by a job, or a new one; held once more."""
+    # The client is in the token: after a reconnect the old client's futures are gone.
+    token = (client.id, tokenize(*collections))
+    shared = IN_FLIGHT.get(token)
+    if shared is None:
+        shared = IN_FLIGHT[token] = SharedCompute(client, collections, token)
+    return shared.hold()
+
+
 class JobContext:
     """What a job's ``work`` coroutine gets: the client and ways to report and be cancelled."""
 
@@ -159,6 +216,7 @@ class JobContext:
         self.client = client
         self.job = job
         self.futures: list[Future] = []
+        self.shared: list[SharedCompute] = []
 
     def track(self, futures: Iterable[Future]) -> None:
         """Futures that Cancel (or closing the session) must release."""
@@ -168,24 +226,32 @@ class JobContext:
         self.job.param.update(done=done, total=total)
 
     async def compute(self, *collections):
-        """Compute Dask collections on the cluster with live task progress."""
-        futures = self.client.compute(list(collections))
-        self.track(futures)
+        """Compute Dask collections on the cluster with live task progress.
+
+        A job that asks for a graph another job (of any session) is computing
+        joins that compute instead of submitting it again (see ``SharedCompute``).
+        """
+        shared = shared_compute(self.client, collections)
+        self.shared.append(shared)
         # The feed outlives a fast gather by up to one interval; it is not awaited.
         listener = asyncio.ensure_future(
-            _TaskProgress(futures, self.client, self.job).listen(futures))
+            _TaskProgress(shared.futures, self.client, self.job).listen(shared.futures))
         _LISTENERS.add(listener)
         listener.add_done_callback(_LISTENERS.discard)
-        return await self.client.gather(futures)
+        # Shielded: this job being cancelled must not cancel the others' gather.
+        return await asyncio.shield(shared.gathered)
 
     async def release(self) -> None:
         """Drop this job's hold on its keys; the scheduler forgets work nobody else wants.
 
         Releasing, not ``client.cancel``: cancel acts on keys, so it would also kill
-        another job of this session that shares them, and with ``force=True`` it
-        can trip the scheduler's ``stimulus_cancel`` assertion on keys that are
-        dependencies of others, which drops this client's connection.
+        another job (of this or another session) that shares them, and with
+        ``force=True`` it can trip the scheduler's ``stimulus_cancel`` assertion on
+        keys that are dependencies of others, which drops this client's connection.
         """
+        for shared in self.shared:
+            shared.let_go()
+        self.shared.clear()
         for future in self.futures:
             future.release()
         self.futures.clear()
@@ -249,8 +315,11 @@ class JobRunner(param.Parameterized):
             job.param.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
         except Exception as e:
             log.info("Job %s failed", job.title, exc_info=True)
-            message = explain(e) if self.manager.client is None or \
-                self.manager.client.status == "running" else self._lost_message()
+            client = self.manager.client
+            if client is not None and client.status != "running":
+                message = self._lost_message()
+            else:
+                message = client and await explain_worker_death(client, e) or explain(e)
             job.param.update(status="failed", error=message, elapsed=time.perf_counter() - t0)
         else:
             job.param.update(status="done", result=result, done=max(job.done, job.total),
