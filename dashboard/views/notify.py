@@ -19,10 +19,13 @@ def plain(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def notify(message: str, level: str = "error", duration: int = 6000) -> None:
-    """Show ``message`` as a toast; log it where no notification area exists (a bare notebook)."""
+def notify(message: str, level: str = "error", duration: int = 6000):
+    """Show ``message`` as a toast; log it where no notification area exists (a bare notebook).
+
+    Returns the notification (``None`` when logged), which ``.destroy()`` dismisses.
+    """
     notifications = pn.state.notifications
     if notifications is None:
         log.warning(message)
-        return
-    getattr(notifications, level)(plain(message), duration=duration)
+        return None
+    return getattr(notifications, level)(plain(message), duration=duration)
