@@ -16,6 +16,7 @@ from .groupby import GroupByView
 from .model_search import ModelSearchView
 from .notify import notify
 from .panes import DaskPanes, in_server_session, on_this_document
+from .query_guard import drop_unreadable_numbers
 from .template import WorkbenchTemplate
 from . import url
 
@@ -31,6 +32,7 @@ class Workbench(Viewer):
     def __init__(self, **params):
         params.setdefault("manager", get_manager())
         super().__init__(**params)
+        drop_unreadable_numbers()  # before any view reads the link
         self.cluster_card = ClusterCard(manager=self.manager)
         self.panes = DaskPanes(manager=self.manager)
         self.datasets = DatasetPicker(manager=self.manager)
