@@ -96,6 +96,9 @@ class ExploreView(Viewer):
         "Pixels down the map (default: explore.height)."))
     cmap = param.String(default="fire", doc="Colour map name (colorcet or Bokeh).")
 
+    shown = param.Boolean(default=True, doc=(
+        "Whether the view is on screen. Maps are computed only while it is: an unopened "
+        "tab costs the cluster nothing."))
     loading = param.Boolean(default=False, doc="A re-aggregation is running.")
     error = param.String(default="", doc="Why the plot cannot be drawn, for the user.")
     status = param.String(default="", doc="What the plot shows: rows drawn, rows in view.")
@@ -210,11 +213,11 @@ class ExploreView(Viewer):
         self.param.update(x_range=None, y_range=None, selection=None)
 
     @param.depends("x", "y", "agg", "value", "hist", "x_range", "y_range", "width", "height",
-                   watch=True)
+                   "shown", watch=True)
     def _schedule(self) -> None:
         # Changes that arrive together (a pan sends x and y) make one refresh, which
         # reads the state when it starts.
-        if self._ddf is not None and not self._scheduled:
+        if self._ddf is not None and self.shown and not self._scheduled:
             self._scheduled = True
             pn.state.execute(self.refresh)
 

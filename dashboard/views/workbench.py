@@ -54,6 +54,11 @@ class Workbench(Viewer):
         if pn.state.curdoc is not None and pn.state.curdoc.session_context:
             pn.state.on_session_destroyed(self._on_session_destroyed)
         url.sync(self.tabs, {"active": "tab"}, "tab")
+        # Explore draws its first map when its tab is opened, not on every page load.
+        explore_tab = len(self.tabs) - 1
+        self.explore.shown = self.tabs.active == explore_tab
+        self.tabs.param.watch(lambda event: setattr(self.explore, "shown",
+                                                    event.new == explore_tab), "active")
         self._watch_connection()
 
     def _watch_connection(self) -> None:

@@ -146,3 +146,18 @@ async def test_taxi_pickup_map_and_box_selection(view):
     assert view._clear.disabled is False
     view._clear.clicks += 1
     assert view.selection is None and view._clear.disabled
+
+
+async def test_an_unopened_explore_tab_computes_nothing_until_it_is_shown(manager, catalog):
+    from dashboard.views import Workbench
+    workbench = Workbench(manager=manager)
+    view = workbench.explore
+    # The page opens on the Data tab: the axes are picked, no map is computed.
+    await until(lambda: view.x is not None, "the explore view to read the schema")
+    await asyncio.sleep(1)
+    assert view.shown is False and view.raster is None
+    assert not any(job.kind == "explore" for job in workbench.jobs.history)
+
+    workbench.tabs.active = len(workbench.tabs) - 1  # the user opens Explore
+    await until(lambda: view.raster is not None and not view.loading, "the first map")
+    assert view.error == ""
