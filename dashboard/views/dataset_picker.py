@@ -145,6 +145,10 @@ class DatasetPicker(Viewer):
 
     async def convert(self, event=None) -> None:
         """Write a Parquet copy of a CSV catalog dataset on the cluster, and switch to it."""
+        if not adding_allowed():  # it writes files and adds a catalog entry: an Add too
+            notify("Converting to Parquet adds a dataset, which is turned off on this "
+                   "server (workbench.datasets.allow-add).")
+            return
         converted = None
 
         async def write():
@@ -232,7 +236,7 @@ class DatasetPicker(Viewer):
     def _convert(self):
         dataset = self.dataset
         csv = isinstance(dataset, CatalogDataset) and dataset.format == "csv"
-        return self._convert_button if csv else None
+        return self._convert_button if csv and adding_allowed() else None
 
     def _add_form(self):
         if not adding_allowed():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+import dask.config
+
 import pandas as pd
 
 from dashboard.views import DatasetPicker
@@ -68,3 +70,19 @@ async def test_bad_catalog_entry_is_reported_and_others_still_listed(manager, ca
     picker = DatasetPicker(manager=manager)
     assert any("fromat" in p for p in picker.catalog_problems)
     assert "nyc-flights" in picker.param.dataset_name.objects
+
+
+async def test_hosted_convert_is_offered_nowhere_and_refused(manager, catalog, tmp_path):
+    # Converting writes files and adds an entry: when adding is off, so is converting.
+    pd.DataFrame({"k": ["a"], "v": [1]}).to_csv(tmp_path / "team.csv", index=False)
+    catalog.write_text(f"datasets:\n  team: {{path: {tmp_path / 'team.csv'}, format: csv}}\n")
+    with dask.config.set({"workbench.datasets.allow-add": False}):
+        picker = DatasetPicker(manager=manager)
+        picker.dataset_name = "team"
+        await settled(picker)
+        assert picker._convert() is None and picker._add_form() is None
+        before = catalog.read_bytes()
+        await picker.convert()
+        assert catalog.read_bytes() == before
+        assert not [p for p in tmp_path.rglob("*") if "parquet" in p.name]
+        assert picker.dataset_name == "team"
