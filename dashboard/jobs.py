@@ -29,6 +29,7 @@ from distributed.protocol.pickle import dumps
 from . import config
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
+from .cluster.stuck import free_stuck_workers_later
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +360,7 @@ class JobRunner(param.Parameterized):
         if context is not None:
             context.job.error = reason
             await context.release()
+            free_stuck_workers_later(context.client)
         if task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,62 @@
+"""Workers left running work nobody wants: restarted, so Cancel frees the cluster too.
+
+Releasing a job's futures makes the scheduler forget its tasks at once, but a
+task already running on a worker thread cannot be interrupted: the worker marks
+it "cancelled" and its thread stays busy until the function returns, and the
+scheduler, which has forgotten the task, keeps sending that worker new work. A
+``time.sleep(600)`` (or a read from a hung file system) would hold the thread,
+and every task queued behind it, for ten minutes. So after a grace period any
+worker still executing a cancelled task is restarted by its nanny.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from distributed import Client
+
+from .. import config
+
+log = logging.getLogger(__name__)
+_CHECKS: set[asyncio.Task] = set()  # pending checks, kept from garbage collection
+
+
+def _abandoned(dask_worker) -> int:
+    """On a worker: how many of its running tasks the scheduler has let go of."""
+    return sum(ts.state == "cancelled" for ts in dask_worker.state.executing)
+
+
+async def stuck_workers(client: Client) -> list[str]:
+    """Workers with a thread still busy on a task the scheduler has forgotten."""
+    counts = await client.run(_abandoned, on_error="return")
+    return sorted(w for w, n in counts.items() if isinstance(n, int) and n)
+
+
+async def restart_stuck_workers(client: Client, grace: float) -> list[str]:
+    """After ``grace`` seconds, restart the workers still running abandoned tasks."""
+    await asyncio.sleep(grace)
+    if client.status != "running":
+        return []
+    workers = await stuck_workers(client)
+    if workers:
+        log.warning("Restarting %s: still running cancelled tasks %.0f s after Cancel",
+                    ", ".join(workers), grace)
+        await client.restart_workers(workers, raise_for_error=False)
+    return workers
+
+
+def free_stuck_workers_later(client: Client) -> None:
+    """Check (in the background) for workers stuck on work just cancelled."""
+    grace = config.get("jobs.restart-stuck-after")
+    if grace is None or grace < 0:
+        return
+
+    async def check():
+        try:
+            await restart_stuck_workers(client, grace)
+        except Exception:  # workers without a nanny, the cluster gone: nothing to do
+            log.info("Could not restart workers stuck on cancelled tasks", exc_info=True)
+
+    task = asyncio.ensure_future(check())
+    _CHECKS.add(task)
+    task.add_done_callback(_CHECKS.discard)
