@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from distributed import as_completed
+from distributed.client import FutureCancelledError
 from sklearn.base import is_classifier
 from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv, train_test_split
 from sklearn.utils.multiclass import type_of_target
@@ -246,55 +247,104 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+# Times a search sends its data again after workers holding it died.
+RESENDS = 3
+
+
 async def run_search(ctx: JobContext, plan: SearchPlan,
                      on_update: Callable[[SearchResults], None] | None = None,
                      run_id: str | None = None) -> SearchResults:
     """Every (candidate, fold) fit on the cluster, results as they land, then the refit.
 
     Every key on the cluster starts with ``search-<run_id>`` (random by default).
+    The data is scattered, and Dask cannot recompute scattered data: when the
+    workers holding it die, the fits still to run come back cancelled, so the
+    data is sent again and those fits resubmitted (up to ``RESENDS`` times).
     """
     spec, candidates = plan.spec, plan.candidates
     results = SearchResults.start(spec, candidates, len(plan.folds))
     client, run = ctx.client, f"search-{run_id or uuid.uuid4().hex[:12]}"
     start = time.perf_counter()
-    shared = {f"{run}-{name}": value for name, value in (
+    pending = [(c, f) for c in range(len(candidates)) for f in range(len(plan.folds))]
+    ctx.progress(0, results.total)
+    for attempt in range(RESENDS + 1):
+        prefix = f"{run}-r{attempt}" if attempt else run
+        data = await _send(ctx, plan, prefix)
+        pending = await _fit(ctx, plan, data, prefix, pending, results, on_update,
+                             last=attempt == RESENDS)
+        if not pending:
+            break
+    results.wall_time = time.perf_counter() - start
+    if plan.X_test is not None and results.best_index is not None:
+        results.refit = await _refit(ctx, plan, data, prefix, results.best_params)
+    if on_update is not None:
+        on_update(results)
+    return results
+
+
+async def _send(ctx: JobContext, plan: SearchPlan, prefix: str) -> dict:
+    shared = {f"{prefix}-{name}": value for name, value in (
         ("X", plan.X), ("y", plan.y), ("folds", plan.folds),
         ("X_test", plan.X_test), ("y_test", plan.y_test)) if value is not None}
-    data = await client.scatter(shared, hash=False)
+    data = await ctx.client.scatter(shared, hash=False)
     ctx.track(data.values())
-    X, y, folds = (data[f"{run}-{k}"] for k in ("X", "y", "folds"))
+    return {key[len(prefix) + 1:]: future for key, future in data.items()}
+
+
+async def _fit(ctx: JobContext, plan: SearchPlan, data: dict, prefix: str,
+               pending: list[tuple[int, int]], results: SearchResults, on_update,
+               last: bool) -> list[tuple[int, int]]:
+    """Submit the ``pending`` fits; record each as it lands. Returns the fits whose data
+    was lost with a worker (to send again), unless this is the ``last`` try."""
+    client, spec, candidates = ctx.client, plan.spec, plan.candidates
     estimator, scoring = spec.kind.make(), spec.scorer_name
-    where, futures = {}, []
-    for c, params in enumerate(candidates):
-        for f in range(len(plan.folds)):
-            # Candidates in order, so the table and heatmap fill row by row.
-            future = client.submit(fit_and_score, estimator, params, X, y, folds, f, scoring,
-                                   key=f"{run}-fit-{c}-{f}", priority=len(candidates) - c)
-            where[future.key] = (c, f)
-            futures.append(future)
+    where, futures, lost = {}, [], []
+    for c, f in pending:
+        # Candidates in order, so the table and heatmap fill row by row.
+        future = client.submit(fit_and_score, estimator, candidates[c], data["X"], data["y"],
+                               data["folds"], f, scoring, key=f"{prefix}-fit-{c}-{f}",
+                               priority=len(candidates) - c)
+        where[future.key] = (c, f)
+        futures.append(future)
     ctx.track(futures)
-    ctx.progress(0, results.total)
     async for future in as_completed(futures, loop=client.loop):
         c, f = where[future.key]
         try:
             outcome = await future
-        except Exception as e:  # the worker died or the task could not run
+        except FutureCancelledError:
+            if client.status != "running":
+                raise  # the scheduler is gone: the job fails, saying so
+            if not last:
+                future.release()
+                lost.append((c, f))
+                continue
+            outcome = {"error": "Its data was lost with the workers holding it.",
+                       "fit_time": 0.0, "score_time": 0.0}
+        except Exception as e:  # the task could not run
             outcome = {"error": f"{type(e).__name__}: {e}", "fit_time": 0.0, "score_time": 0.0}
         future.release()
         results.record(c, f, outcome)
         ctx.progress(results.done, results.total)
         if on_update is not None:
             on_update(results)
-    results.wall_time = time.perf_counter() - start
-    if plan.X_test is not None and results.best_index is not None:
-        refit = client.submit(fit_and_score, estimator, results.best_params, X, y, None, None,
-                              scoring, data[f"{run}-X_test"], data[f"{run}-y_test"],
-                              key=f"{run}-refit")
+    return lost
+
+
+async def _refit(ctx: JobContext, plan: SearchPlan, data: dict, prefix: str, params: dict):
+    """The best candidate trained on every searched row, scored on the held-out rows."""
+    spec = plan.spec
+    for attempt in range(RESENDS + 1):
+        refit = ctx.client.submit(fit_and_score, spec.kind.make(), params, data["X"],
+                                  data["y"], None, None, spec.scorer_name, data["X_test"],
+                                  data["y_test"], key=f"{prefix}-refit")
         ctx.track([refit])
-        results.refit = await refit
-    if on_update is not None:
-        on_update(results)
-    return results
+        try:
+            return await refit
+        except FutureCancelledError:
+            if ctx.client.status != "running" or attempt == RESENDS:
+                raise
+            prefix = f"{prefix}-refit{attempt + 1}"
+            data = await _send(ctx, plan, prefix)
 
 
 class NeedsConfirmation(SearchError):

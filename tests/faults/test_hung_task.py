@@ -1,0 +1,133 @@
+"""A task that never returns (time.sleep(600) on a worker): Cancel frees the tab at once
+and the cluster soon after (no task left on the scheduler, and the next run runs)."""
+from __future__ import annotations
+
+import asyncio
+
+import dask.config
+import dask.dataframe as dd
+import param
+import pytest
+from distributed import LocalCluster
+
+from dashboard.cluster import ClusterManager
+from dashboard.datasets import Dataset
+from dashboard.datasets.classification import ClassificationDataset
+from dashboard.jobs import JobRunner
+from dashboard.views import DatasetPicker
+from dashboard.views.model_search import ModelSearchView
+from tests.faults.tasks import hang
+from tests.faults.test_worker_killed import frame, until
+from tests.views.test_dataset_picker import settled
+from tests.views.test_groupby import open_tab, use
+
+
+class HungGroups(Dataset):
+    """Its first partition reads (the summary works); every other one hangs."""
+    kind = "hung-groups"
+    name = param.String(default="hung-groups")
+
+    def to_dask(self):
+        return dd.from_pandas(frame(), npartitions=4).map_partitions(hang)
+
+
+class HungClassification(ClassificationDataset):
+    """make_classification whose later partitions hang: a search stuck loading its data."""
+    kind = "hung-classification"
+    name = param.String(default="hung-classification")
+
+    def to_dask(self):
+        return super().to_dask().map_partitions(hang)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Its own cluster: a hung thread must not reach another module's tests."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def manager(cluster, catalog):
+    # A worker still running cancelled work is restarted 2 s after Cancel (10 s by default).
+    with dask.config.set({"workbench.jobs.restart-stuck-after": 2}):
+        manager = ClusterManager(address=cluster.scheduler_address)
+        await manager.start()
+        yield manager
+        await manager.close()
+
+
+async def hung_tasks(manager) -> int:
+    """Tasks of the hanging function the scheduler still holds."""
+    return await manager.client.run_on_scheduler(
+        lambda dask_scheduler: sum("hang" in str(key) for key in dask_scheduler.tasks))
+
+
+async def executing(manager, hung_only: bool = False) -> int:
+    """Worker threads busy right now (on the hanging function only, if asked)."""
+    counts = await manager.client.run(lambda dask_worker: sum(
+        not hung_only or "hang" in str(ts.key) for ts in dask_worker.state.executing))
+    return sum(counts.values())
+
+
+async def wait_for_zero(what, probe) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while await probe():
+        assert asyncio.get_running_loop().time() < deadline, f"never: {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_cancel_a_hung_groupby_frees_the_tab_and_the_cluster(manager):
+    view = await open_tab(manager)
+    use(view, HungGroups())
+    await settled(view.datasets)
+    view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
+    running = asyncio.ensure_future(view.run())
+    await until(lambda: view.job is not None and view.job.status == "running", "the run")
+    await wait_for_zero("both workers stuck", lambda: _below(executing(manager, True), 2))
+    assert view._cancel_button.disabled is False
+
+    await view.cancel()
+    job = await asyncio.wait_for(running, 10)
+    assert job.status == "cancelled"
+    assert view._run_button.disabled is False and view._cancel_button.disabled is True
+    await wait_for_zero("the scheduler dropping the hung tasks", lambda: hung_tasks(manager))
+    await wait_for_zero("the workers' threads freed", lambda: executing(manager))
+
+    view.datasets.dataset_name = "nyc-flights"
+    await settled(view.datasets)
+    assert (await asyncio.wait_for(view.run(), 60)).status == "done"
+
+
+async def test_cancel_a_search_stuck_loading_frees_the_tab_and_the_cluster(manager):
+    picker = DatasetPicker(manager=manager)
+    await settled(picker)
+    dataset = HungClassification(n_samples=400)
+    picker._datasets[dataset.name] = dataset
+    picker.param.dataset_name.objects = [*picker.param.dataset_name.objects, dataset.name]
+    picker.dataset_name = dataset.name
+    await settled(picker)
+    view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
+    await until(lambda: view.target == "y", "the target")
+    running = asyncio.ensure_future(view.run())
+    await until(lambda: view.job is not None and view.job.status == "running", "the run")
+    await wait_for_zero("both workers stuck", lambda: _below(executing(manager, True), 2))
+
+    await view.cancel()
+    job = await asyncio.wait_for(running, 10)
+    assert job.status == "cancelled"
+    assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
+    await wait_for_zero("the scheduler dropping the hung tasks", lambda: hung_tasks(manager))
+    await wait_for_zero("the workers' threads freed", lambda: executing(manager))
+
+    # Other rows than the hung data's: its keys may still be on their way out.
+    picker.dataset_name = "classification"
+    picker.dataset.n_samples = 300
+    await until(lambda: picker.summary is not None and not picker.loading
+                and picker.summary.rows_estimate == 300, "the summary")
+    again = await asyncio.wait_for(view.run(), 60)
+    assert again.status == "done", again.error
+
+
+async def _below(count, n: int) -> bool:
+    return await count < n
