@@ -21,14 +21,13 @@ log = logging.getLogger(__name__)
 _CHECKS: set[asyncio.Task] = set()  # pending checks, kept from garbage collection
 
 
-def _abandoned(dask_worker) -> int:
-    """On a worker: how many of its running tasks the scheduler has let go of."""
-    return sum(ts.state == "cancelled" for ts in dask_worker.state.executing)
-
-
 async def stuck_workers(client: Client) -> list[str]:
     """Workers with a thread still busy on a task the scheduler has forgotten."""
-    counts = await client.run(_abandoned, on_error="return")
+    def abandoned(dask_worker) -> int:
+        # Defined here so it is pickled by value: workers need not have this package.
+        return sum(ts.state == "cancelled" for ts in dask_worker.state.executing)
+
+    counts = await client.run(abandoned, on_error="return")
     return sorted(w for w, n in counts.items() if isinstance(n, int) and n)
 
 
