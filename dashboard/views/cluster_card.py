@@ -8,6 +8,7 @@ from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, ClusterUnavailable
 from .notify import notify
+from .panes import in_server_session
 
 _STATUS_COLOR = {
     "idle": "secondary", "starting": "warning", "connected": "success",
@@ -23,10 +24,22 @@ class ClusterCard(Viewer):
     adapt_minimum = param.Integer(default=1, bounds=(0, None), doc="Adaptive: fewest workers.")
     adapt_maximum = param.Integer(default=4, bounds=(1, None), doc="Adaptive: most workers.")
     busy = param.Boolean(default=False, doc="A scaling request is in flight.")
+    shown = param.Dict(default={}, doc=(
+        "This session's copy of the manager's figures (MIRRORED), updated by one "
+        "watcher that the session removes when it ends."))
+
+    # The manager outlives every session: binding widgets to its params directly would
+    # leave a watcher per widget on it for ever, each holding the closed session's page.
+    MIRRORED = ("status", "message", "scheduler_address", "n_workers", "n_threads",
+                "memory_limit", "adaptive", "scalable")
 
     def __init__(self, **params):
         super().__init__(**params)
         manager = self.manager
+        self._mirror()
+        watcher = manager.param.watch(self._mirror, list(self.MIRRORED))
+        if in_server_session():
+            pn.state.on_session_destroyed(lambda ctx: manager.param.unwatch(watcher))
         self._scale_button = pn.widgets.Button(label="Scale", color="primary")
         self._adapt_button = pn.widgets.Button(label="Adapt", color="default")
         self._scale_button.on_click(self._scale)
@@ -41,34 +54,36 @@ class ClusterCard(Viewer):
             pn.Row(number(self.param.scale_workers, "Workers", 150), self._scale_button),
             pn.Row(number(self.param.adapt_minimum, "Adaptive min", 70),
                    number(self.param.adapt_maximum, "max", 70), self._adapt_button),
-            visible=manager.param.scalable,
+            visible=self.param.shown.rx().get("scalable"),
         )
         for button in (self._scale_button, self._adapt_button):
             button.param.update(align="end", width=80)
         self._layout = pn.Card(
-            pn.pane.Alert(pn.bind(self._status_text, manager.param.status, manager.param.message),
-                          alert_type=pn.bind(_STATUS_COLOR.get, manager.param.status),
+            pn.pane.Alert(pn.bind(self._status_text, self.param.shown),
+                          alert_type=pn.bind(lambda shown: _STATUS_COLOR.get(shown["status"]),
+                                             self.param.shown),
                           margin=(5, 5), css_classes=["cluster-status"]),
-            pn.pane.Markdown(pn.bind(self._summary, manager.param.scheduler_address,
-                                     manager.param.n_workers, manager.param.n_threads,
-                                     manager.param.memory_limit, manager.param.adaptive),
+            pn.pane.Markdown(pn.bind(self._summary, self.param.shown),
                              css_classes=["cluster-summary"], margin=(0, 5)),
             self._controls,
             title="Dask cluster", collapsible=False, sizing_mode="stretch_width",
         )
 
-    @staticmethod
-    def _status_text(status: str, message: str) -> str:
-        return message or status.capitalize()
+    def _mirror(self, *events) -> None:
+        self.shown = {name: getattr(self.manager, name) for name in self.MIRRORED}
 
     @staticmethod
-    def _summary(address: str, n_workers: int, n_threads: int, memory: int, adaptive: bool) -> str:
-        if not address:
+    def _status_text(shown: dict) -> str:
+        return shown["message"] or shown["status"].capitalize()
+
+    @staticmethod
+    def _summary(shown: dict) -> str:
+        if not shown["scheduler_address"]:
             return ""
-        scaling = " (adaptive)" if adaptive else ""
-        return (f"**Scheduler** `{address}`  \n"
-                f"**Workers** {n_workers}{scaling} · **Threads** {n_threads} · "
-                f"**Memory** {format_bytes(memory)}")
+        scaling = " (adaptive)" if shown["adaptive"] else ""
+        return (f"**Scheduler** `{shown['scheduler_address']}`  \n"
+                f"**Workers** {shown['n_workers']}{scaling} · **Threads** {shown['n_threads']} · "
+                f"**Memory** {format_bytes(shown['memory_limit'])}")
 
     async def _scale(self, event=None) -> None:
         await self._request(self.manager.scale(self.scale_workers),
