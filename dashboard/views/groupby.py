@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import panel as pn
 import param
@@ -282,7 +283,9 @@ class GroupByView(Viewer):
             else:
                 options = self.choices.get(column)
                 if options is None:
-                    pn.state.execute(lambda c=column: self._load_choices(c))
+                    # A partial, not a lambda: Panel awaits only what it sees is a coroutine
+                    # function (a lambda's coroutine was never run in served sessions).
+                    pn.state.execute(partial(self._load_choices, column))
                     rows.append(pn.indicators.LoadingSpinner(value=True, size=20,
                                                              label=f"{column}: reading values…"))
                     continue
