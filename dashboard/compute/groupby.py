@@ -7,6 +7,7 @@ user text anywhere.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -185,7 +186,13 @@ def build(df, spec: GroupBySpec, split_out: int | bool | None = None):
     partitions (Dask only).
     """
     grouped = select(df, spec).groupby(list(spec.keys), observed=True, dropna=spec.dropna)
-    kwargs = {"split_out": split_out} if split_out and not isinstance(df, pd.DataFrame) else {}
+    if isinstance(df, pd.DataFrame):
+        return grouped[list(spec.values)].agg(spec.agg)
+    kwargs = {"split_out": split_out} if split_out else {}
+    if spec.agg == "nunique":
+        # Dask's frame-wide agg has no nunique: one per column, joined on the keys.
+        frames = [grouped[value].nunique(**kwargs).to_frame() for value in spec.values]
+        return functools.reduce(lambda left, right: left.join(right), frames)
     return grouped[list(spec.values)].agg(spec.agg, **kwargs)
 
 

