@@ -31,17 +31,22 @@ async def stuck_workers(client: Client) -> list[str]:
     return sorted(w for w, n in counts.items() if isinstance(n, int) and n)
 
 
-async def restart_stuck_workers(client: Client, grace: float) -> list[str]:
-    """After ``grace`` seconds, restart the workers still running abandoned tasks."""
-    await asyncio.sleep(grace)
-    if client.status != "running":
-        return []
-    workers = await stuck_workers(client)
-    if workers:
+async def restart_stuck_workers(client: Client, grace: float, tries: int = 3) -> list[str]:
+    """After ``grace`` seconds, restart the workers still running abandoned tasks; look
+    again after each restart (one that timed out, a worker just told of the cancel)."""
+    restarted = []
+    for _ in range(tries):
+        await asyncio.sleep(grace)
+        if client.status != "running":
+            break
+        workers = await stuck_workers(client)
+        if not workers:
+            break
         log.warning("Restarting %s: still running cancelled tasks %.0f s after Cancel",
                     ", ".join(workers), grace)
-        await client.restart_workers(workers, raise_for_error=False)
-    return workers
+        outcome = await client.restart_workers(workers, raise_for_error=False)
+        restarted += [w for w, status in outcome.items() if status == "OK"]
+    return restarted
 
 
 def free_stuck_workers_later(client: Client) -> None:
