@@ -8,7 +8,7 @@ from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, ClusterUnavailable
 from .notify import notify
-from .panes import in_server_session
+from .session import in_server_session
 
 _STATUS_COLOR = {
     "idle": "secondary", "starting": "warning", "connected": "success",

@@ -16,6 +16,7 @@ from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
 from . import url
 from .notify import notify, plain
+from .session import in_server_session, on_this_document
 
 DEFAULT_DATASET = "nyc-flights"
 BUILTIN_NAMES = [cls.param.name.default for cls in BUILTIN]
@@ -50,6 +51,14 @@ class DatasetPicker(Viewer):
                                                  css_classes=["convert-parquet"])
         self._convert_button.on_click(self.convert)
         url.sync(self, {"dataset_name": "dataset"}, "dataset")
+        # A summary that failed for want of a cluster is read again once it is back.
+        watcher = self.manager.param.watch(on_this_document(self._on_cluster), "status")
+        if in_server_session():
+            pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
+
+    def _on_cluster(self, event) -> None:
+        if event.new == "connected" and self.summary is None and not self.loading:
+            self._schedule_refresh()
 
     def reload(self, select: str | None = None) -> None:
         """Re-read the catalog; report its problems; keep or set the selection."""

@@ -29,7 +29,7 @@ from ..jobs import Job, JobRunner
 from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
-from .panes import in_server_session
+from .session import in_server_session
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,12 @@ from ..cluster import ClusterManager
 from ..cluster.plots import DEFAULT_PLOTS, individual_plots
 from ..proxy import MOUNT, is_mounted
 from . import pane_layout
+from .session import in_server_session, on_this_document
 
 PROXY_MISSING = (
     "The dashboard proxy is not enabled on this server, so the panes below connect "
     "to the scheduler directly at {link} — browsers on other machines may not reach "
     "it. Serve with `--plugins dashboard.proxy.plugin` to show them through this app.")
-
-
-def in_server_session() -> bool:
-    """Whether this view renders in a ``panel serve`` page (not a notebook cell)."""
-    doc = pn.state.curdoc
-    return bool(doc and doc.session_context)
 
 
 def proxy_base() -> str:
@@ -40,24 +35,6 @@ PANE_CSS = """
 # distributed's plots have no dark theme: invert them, and turn the hues back, to
 # match a dark page.
 DARK_PANE = "iframe { filter: invert(0.88) hue-rotate(180deg); }"
-
-
-def on_this_document(callback):
-    """``callback`` run on this session's document.
-
-    The manager is shared: its changes arrive from whichever session or task
-    made them, and an update made outside this document may never reach its page.
-    """
-    document = pn.state.curdoc if in_server_session() else None
-    if document is None:
-        return callback
-
-    def scheduled(*events):
-        if pn.state.curdoc is document:
-            callback(*events)
-        else:
-            document.add_next_tick_callback(lambda: callback(*events))
-    return scheduled
 
 
 class DaskPanes(Viewer):

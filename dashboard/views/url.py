@@ -11,7 +11,7 @@ import param
 import panel as pn
 
 from .notify import notify
-from .panes import in_server_session
+from .session import in_server_session
 
 
 def sync(obj: param.Parameterized, names: dict[str, str], what: str) -> None:

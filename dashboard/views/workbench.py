@@ -15,7 +15,8 @@ from .explore import ExploreView
 from .groupby import GroupByView
 from .model_search import ModelSearchView
 from .notify import notify
-from .panes import DaskPanes, in_server_session, on_this_document
+from .panes import DaskPanes
+from .session import in_server_session, on_this_document
 from .query_guard import drop_unreadable_numbers
 from .template import WorkbenchTemplate
 from . import url

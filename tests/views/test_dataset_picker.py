@@ -7,7 +7,9 @@ import dask.config
 
 import pandas as pd
 
+from dashboard.cluster import ClusterManager
 from dashboard.views import DatasetPicker
+from tests.conftest import ProcessCluster, free_port
 
 
 async def settled(picker: DatasetPicker, timeout: float = 60) -> None:
@@ -86,3 +88,28 @@ async def test_hosted_convert_is_offered_nowhere_and_refused(manager, catalog, t
         assert catalog.read_bytes() == before
         assert not [p for p in tmp_path.rglob("*") if "parquet" in p.name]
         assert picker.dataset_name == "team"
+
+
+async def test_a_page_opened_before_the_cluster_reads_its_dataset_once_it_is_up(catalog, tmp_path):
+    # A page opened while the scheduler is unreachable says so; when the scheduler
+    # comes up, the summary arrives by itself (and with it the tabs' Run buttons).
+    port = free_port()
+    with dask.config.set({"workbench.connection.timeout": 1,
+                          "workbench.connection.check-interval": 0.5}):
+        manager = ClusterManager(address=f"tcp://127.0.0.1:{port}")
+        try:
+            picker = DatasetPicker(manager=manager)
+            await settled(picker)
+            assert picker.summary is None and "Cannot reach" in picker.error
+            cluster = ProcessCluster(tmp_path, n_workers=1, port=port)
+            await asyncio.to_thread(cluster.start)
+            try:
+                deadline = asyncio.get_running_loop().time() + 60
+                while picker.summary is None:
+                    assert asyncio.get_running_loop().time() < deadline, picker.error
+                    await asyncio.sleep(0.1)
+                assert picker.summary.npartitions == 12 and picker.error == ""
+            finally:
+                await asyncio.to_thread(cluster.stop)
+        finally:
+            await manager.close()
