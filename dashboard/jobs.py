@@ -360,7 +360,7 @@ class JobRunner(param.Parameterized):
         if context is not None:
             context.job.error = reason
             await context.release()
-            free_stuck_workers_later(context.client)
+            free_stuck_workers_later(context.client, owned=self.manager.cluster is not None)
         if task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

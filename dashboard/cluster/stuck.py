@@ -49,10 +49,16 @@ async def restart_stuck_workers(client: Client, grace: float, tries: int = 3) ->
     return restarted
 
 
-def free_stuck_workers_later(client: Client) -> None:
-    """Check (in the background) for workers stuck on work just cancelled."""
+def free_stuck_workers_later(client: Client, owned: bool) -> None:
+    """Check (in the background) for workers stuck on work just cancelled.
+
+    ``owned``: the app started this cluster. A shared cluster's workers also run
+    other people's work (and their cancelled tasks look the same), so they are
+    restarted only when ``jobs.restart-stuck-workers`` is ``always``.
+    """
     grace = config.get("jobs.restart-stuck-after")
-    if grace is None or grace < 0:
+    policy = config.get("jobs.restart-stuck-workers", "owned")
+    if grace is None or grace < 0 or policy == "never" or (policy == "owned" and not owned):
         return
 
     async def check():

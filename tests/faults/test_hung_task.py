@@ -49,8 +49,10 @@ def cluster():
 
 @pytest.fixture
 async def manager(cluster, catalog):
-    # A worker still running cancelled work is restarted 2 s after Cancel (10 s by default).
-    with dask.config.set({"workbench.jobs.restart-stuck-after": 2}):
+    # A worker still running cancelled work is restarted 2 s after Cancel (10 s by default);
+    # this cluster is reached by address, as a shared one is: restarting must be allowed.
+    with dask.config.set({"workbench.jobs.restart-stuck-after": 2,
+                          "workbench.jobs.restart-stuck-workers": "always"}):
         manager = ClusterManager(address=cluster.scheduler_address)
         await manager.start()
         yield manager
