@@ -210,6 +210,17 @@ def shared_compute(client: Client, collections) -> SharedCompute:
     return shared.hold()
 
 
+def _forget_closed_documents() -> None:
+    """Drop Bokeh's references to documents already destroyed.
+
+    A scheduler in this process (the embedded cluster) draws the report with Bokeh,
+    whose ``curdoc()`` raises for ever once the document on top of its patched stack
+    is gone, which a session closed during an awaiting callback leaves behind.
+    """
+    from bokeh.io import doc
+    doc._PATCHED_CURDOCS[:] = [ref for ref in doc._PATCHED_CURDOCS if ref() is not None]
+
+
 class JobContext:
     """What a job's ``work`` coroutine gets: the client and ways to report and be cancelled."""
 
@@ -337,6 +348,7 @@ class JobRunner(param.Parameterized):
         fd, path = tempfile.mkstemp(suffix=".html", prefix="dask-report-")
         os.close(fd)
         try:
+            _forget_closed_documents()
             # performance_report finds the client through get_client(): make it ours.
             with context.client.as_current():
                 async with performance_report(filename=path):

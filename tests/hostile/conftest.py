@@ -68,7 +68,10 @@ def pytest_terminal_summary(terminalreporter):
 def notices():
     """The notices a user would see: outside a server Panel keeps them in one area."""
     import panel as pn
+    before = pn.config.notifications, pn.state._notification
     pn.extension(notifications=True)
     area = pn.state.notifications
     area.notifications = []
-    return area
+    yield area
+    # Put back what later tests expect outside a server: notices logged, not kept.
+    pn.config.notifications, pn.state._notification = before

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.hostile.conftest import tally
-from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
+from tests.ui.conftest import WAIT_MS, browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.ui
 
@@ -38,15 +38,6 @@ LINKS = [
     (f"tab=3&ex_x={q(IMG)}", IMG),
     ("dataset=" + q("ñ日本\u202e\u0000"), "ñ日本"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_hostile_links_get_a_notice_run_no_script_and_leave_a_usable_page(

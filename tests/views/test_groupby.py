@@ -242,6 +242,26 @@ async def test_performance_report_and_history_restore(view):
     assert view.group_by == ["origin"] and view.agg == "mean" and view.job is job
 
 
+async def test_a_report_is_drawn_after_a_session_closed_mid_callback(view):
+    # What a served session closed while its callback awaited leaves in Bokeh: a patched
+    # current document that is gone. The in-process scheduler's report must still draw.
+    import gc
+    import weakref
+
+    from bokeh.document import Document
+    from bokeh.io import doc as bokeh_doc
+    gone = Document()
+    bokeh_doc._PATCHED_CURDOCS.append(weakref.ref(gone))
+    del gone
+    gc.collect()
+    try:
+        view.report = True
+        job = await view.run()
+        assert job.report and "Dask Performance Report" in job.report
+    finally:
+        bokeh_doc._PATCHED_CURDOCS[:] = [r for r in bokeh_doc._PATCHED_CURDOCS if r()]
+
+
 async def test_text_filters_offer_the_columns_values(view):
     view.filter_columns = ["carrier"]
     await view._load_choices("carrier")
