@@ -21,7 +21,8 @@ def start_a_long_group_by(browser, url: str):
     page = context.new_page()
     # 200 partitions of taxi trips: minutes of work on two workers.
     page.goto(f"{url}?dataset=nyc-taxi&rows=200000000&tab=1")
-    page.locator(".dataset-stats").get_by_text("Partitions 200").wait_for()
+    # The first page also builds the 1M-row first partition: a loaded machine needs longer.
+    page.locator(".dataset-stats").get_by_text("Partitions 200").wait_for(timeout=3 * WAIT_MS)
     page.locator(".groupby-code").get_by_text("df.groupby('passenger_count')").wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".groupby-progress-text").get_by_text(" tasks").wait_for()
