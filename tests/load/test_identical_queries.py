@@ -73,21 +73,12 @@ async def test_one_session_cancels_the_other_still_gets_its_result(manager):
 
 
 @pytest.fixture(scope="module")
-def own_cluster():
-    """A cluster of this module's own: what a leak leaves held dies with it, not on
-    the scheduler later tests count keys on."""
+def local_cluster():
+    """A cluster of this module's own (the shared ``manager`` fixture connects to it):
+    what a leak leaves held dies with it, not on the scheduler later tests count keys on."""
     from distributed import LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         yield cluster
-
-
-@pytest.fixture
-async def manager(own_cluster):
-    from dashboard.cluster import ClusterManager
-    manager = ClusterManager(address=own_cluster.scheduler_address)
-    await manager.start()
-    yield manager
-    await manager.close()
 
 
 @pytest.fixture
