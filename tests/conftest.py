@@ -77,6 +77,20 @@ class Process:
         self._file.close()
 
 
+@pytest.fixture(autouse=True)
+def bokeh_current_document():
+    """Each test ends with Bokeh's current-document stack as it found it.
+
+    The stack is one list for the whole process: an in-process server stopped in
+    the middle of a session's callback leaves that session's document on it, and
+    views built by later tests would take it for the page they render in.
+    """
+    from bokeh.io import doc
+    before = list(doc._PATCHED_CURDOCS)
+    yield
+    doc._PATCHED_CURDOCS[:] = before
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

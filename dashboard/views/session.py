@@ -7,7 +7,9 @@ import panel as pn
 def in_server_session() -> bool:
     """Whether this view renders in a ``panel serve`` page (not a notebook cell)."""
     doc = pn.state.curdoc
-    return bool(doc and doc.session_context)
+    # Bokeh's current document is process-wide: a closed session's can linger there.
+    return bool(doc and doc.session_context
+                and not getattr(doc.session_context, "destroyed", False))
 
 
 def on_this_document(callback):

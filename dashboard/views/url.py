@@ -127,6 +127,7 @@ class QueryLink:
             if self.location is not None else {}
         self.pending = {name: given[key] for name, key in keys.items() if key in given}
         self._reported: set[str] = set()
+        self._writing = False
         if self.location is not None:
             # The page reports its address once it is up, which can undo a change
             # made while it loaded (a refused value dropped): put ours back.
@@ -178,8 +179,17 @@ class QueryLink:
 
     def write(self, *_) -> None:
         """Put the view's non-default values in the URL; drop its keys back at default."""
-        if self.location is None:
+        if self.location is None or self._writing:
             return
+        # Writing the URL runs every watcher of it, ours too: once on the stack is enough
+        # (two links of one key would otherwise undo each other for ever).
+        self._writing = True
+        try:
+            self._write()
+        finally:
+            self._writing = False
+
+    def _write(self) -> None:
         query = dict(parse_qsl(self.location.search.lstrip("?"), keep_blank_values=True))
         state = self.state()
         for name, key in self.keys.items():

@@ -172,3 +172,35 @@ def test_link_values_are_read_as_literals_never_run():
         kind = {bool: param.Boolean, int: param.Integer, float: param.Number, str: param.String,
                 list: param.List, tuple: param.Tuple, dict: param.Dict}[type(value)]
         assert url.decode(kind(), url.encode(value)) == value
+
+
+def test_two_links_of_one_key_on_one_page_settle(link):
+    """Two views writing one key (a tab rendered twice) used to undo each other's write
+    for ever (RecursionError while the page was built); the last writer now wins."""
+    location = link(ms_cv="3")
+    first = url.QueryLink({"cv": "ms_cv"}, "model search", lambda: {"cv": 4})
+    second = url.QueryLink({"cv": "ms_cv"}, "model search", lambda: {"cv": 5})
+    first.take("cv"), second.take("cv")
+    first.write()
+    assert query(location)["ms_cv"] in ("4", "5")
+    second.write()
+    assert query(location)["ms_cv"] in ("4", "5")
+
+
+def test_a_closed_sessions_document_left_current_is_not_a_page(monkeypatch):
+    """Bokeh can leave a closed session's document current (a callback that never
+    resumed); a view built then renders for a notebook, not for that dead page."""
+    import panel as pn
+    from bokeh.document import Document
+
+    from dashboard.views.session import in_server_session
+
+    class Context:  # what a served page's document carries
+        destroyed = False
+
+    document = Document()
+    document._session_context = lambda: Context
+    monkeypatch.setattr(type(pn.state), "curdoc", property(lambda self: document))
+    assert in_server_session()
+    Context.destroyed = True
+    assert not in_server_session()
