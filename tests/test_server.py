@@ -1,24 +1,34 @@
 """Serving: the programmatic entry mounts the proxy; the embedded cluster dies with the server."""
 from __future__ import annotations
 
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
 import psutil
-from panel.io.state import state
-from panel.util import edit_readonly
 
-from dashboard.cluster import ClusterManager
-from dashboard.server import serve
-from tests.conftest import free_port, http_status, wait_until
+from tests.conftest import Process, free_port, http_status, wait_until
 
 
-def test_programmatic_serve_mounts_the_proxy(process_cluster):
+def script_serve(tmp_path, address: str, port: int, **options) -> Process:
+    """``dashboard.server.serve`` run by a script of its own, as a user runs it.
+
+    Not in a thread of the test process: Bokeh's current document is process-wide,
+    and a served session's callbacks running beside later tests made their views
+    take that session for the page they render in.
+    """
+    script = ("from dashboard.cluster import ClusterManager\n"
+              "from dashboard.server import serve\n"
+              f"serve(manager=ClusterManager(address={address!r}), port={port}, "
+              f"address='127.0.0.1', **{options!r})\n")
+    return Process([sys.executable, "-c", script], tmp_path / "serve.log")
+
+
+def test_programmatic_serve_mounts_the_proxy(process_cluster, tmp_path):
     port = free_port()
-    server = serve(manager=ClusterManager(address=process_cluster.address), port=port,
-                   address="127.0.0.1", threaded=True)
+    server = script_serve(tmp_path, process_cluster.address, port)
     try:
         root = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_status(f"{root}/app") == 200, 60, "pn.serve")
@@ -46,13 +56,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # let the test read each Location itself
 
 
-def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster):
+def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster, tmp_path):
     # Panel sends a login without a "next" page (a retry after a wrong password) to its
     # process-wide base URL, which was "/" under a prefix: a 404 outside the app.
     port, prefix = free_port(), "/team/wb"
-    server = serve(manager=ClusterManager(address=process_cluster.address), port=port,
-                   address="127.0.0.1", threaded=True, prefix=prefix,
-                   basic_auth="s3cret-pw", cookie_secret="c" * 32)
+    server = script_serve(tmp_path, process_cluster.address, port, prefix=prefix,
+                          basic_auth="s3cret-pw", cookie_secret="c" * 32)
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
 
@@ -73,5 +82,3 @@ def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster):
         assert post_login("s3cret-pw") == f"{prefix}/"
     finally:
         server.stop()
-        with edit_readonly(state):  # the base URL is process-wide: leave it as found
-            state.base_url = "/"
