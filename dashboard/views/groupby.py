@@ -19,6 +19,7 @@ from . import groupby_results as show
 from .dataset_picker import DatasetPicker
 from . import url
 from .notify import notify, plain
+from .text_choice import TextChoice
 
 KIND = "groupby"
 
@@ -286,12 +287,14 @@ class GroupByView(Viewer):
                     # A partial, not a lambda: Panel awaits only what it sees is a coroutine
                     # function (a lambda's coroutine was never run in served sessions).
                     pn.state.execute(partial(self._load_choices, column))
-                    rows.append(pn.indicators.LoadingSpinner(value=True, size=20,
-                                                             label=f"{column}: reading values…"))
+                    rows.append(pn.indicators.LoadingSpinner(
+                        value=True, size=20, label=f"{plain(column)}: reading values…"))
                     continue
-                pick = pn.widgets.MultiChoice(label=f"{column} is one of", options=options,
-                                              value=chosen.get("values", []),
-                                              sizing_mode="stretch_width")
+                chosen_values = [str(v) for v in chosen.get("values", [])]
+                # A linked value beyond the most frequent stays offered (else Panel drops it).
+                pick = TextChoice(label=f"{column} is one of",
+                                  options=list(dict.fromkeys([*options, *chosen_values])),
+                                  value=chosen_values, sizing_mode="stretch_width")
                 pick.param.watch(lambda e, c=column: self._set_filter(c, values=e.new), "value")
                 rows.append(pick)
         return pn.Column(*rows, sizing_mode="stretch_width")
@@ -381,9 +384,9 @@ class GroupByView(Viewer):
             return pn.indicators.LoadingSpinner(value=True, size=20,
                                                 label="Reading the dataset's columns…")
         return pn.Column(
-            pn.widgets.MultiChoice.from_param(self.param.group_by, label="Group by",
+            TextChoice.from_param(self.param.group_by, label="Group by",
                                               sizing_mode="stretch_width"),
-            pn.widgets.MultiChoice.from_param(self.param.value_columns, label="Value",
+            TextChoice.from_param(self.param.value_columns, label="Value",
                                               sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
@@ -391,7 +394,7 @@ class GroupByView(Viewer):
     def _filter_picker(self):
         if not self.columns:
             return None
-        return pn.widgets.MultiChoice.from_param(self.param.filter_columns, label="Filter on",
+        return TextChoice.from_param(self.param.filter_columns, label="Filter on",
                                                  sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -1,6 +1,7 @@
 """How a group-by result looks: the chart, the table, the figures and the history."""
 from __future__ import annotations
 
+import html
 import io
 
 import hvplot.pandas  # noqa: F401  (registers .hvplot)
@@ -34,7 +35,10 @@ def chart(result: pd.DataFrame, spec: GroupBySpec, limit: int):
 
 
 def table(result: pd.DataFrame) -> pn.widgets.Tabulator:
-    return pn.widgets.Tabulator(result.reset_index(), pagination="remote", page_size=15,
+    frame = result.reset_index()
+    # Tabulator puts column titles into the page as HTML; the names come from the data.
+    titles = {c: html.escape(str(c)) for c in frame.columns}
+    return pn.widgets.Tabulator(frame, titles=titles, pagination="remote", page_size=15,
                                 disabled=True, show_index=False, sizing_mode="stretch_width",
                                 css_classes=["groupby-table"])
 

@@ -22,6 +22,7 @@ from . import model_search_link as link
 from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
+from .text_choice import TextChoice
 
 KIND = "search"
 SEED_DATASET = "classification"
@@ -326,7 +327,7 @@ class ModelSearchView(Viewer):
                    pn.widgets.FloatInput.from_param(self.param.holdout, name="Held-out share",
                                                     width=120)),
             pn.Row(pn.widgets.Select.from_param(self.param.target, name="Target", width=200),
-                   pn.widgets.MultiChoice.from_param(self.param.features, name="Features",
+                   TextChoice.from_param(self.param.features, name="Features",
                                                      sizing_mode="stretch_width")),
             pn.widgets.Checkbox.from_param(self.param.encode,
                                            name="Encode categorical features (one-hot)"),

@@ -1,4 +1,5 @@
-"""Links Panel cannot read: query values with more digits than Python converts.
+"""Links Panel cannot read: query values with more digits than Python converts, and
+lists or mappings that are neither JSON nor Python literals.
 
 Panel reads every all-digit query value with ``int()`` (``panel.util.parse_query``),
 and Python refuses strings longer than ``sys.get_int_max_str_digits()`` (4,300
@@ -12,6 +13,7 @@ import sys
 from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
+from panel.util import parse_query
 
 from .notify import notify
 
@@ -21,11 +23,38 @@ def _too_long(value: str) -> bool:
     return bool(limit) and value.isdigit() and len(value) > limit
 
 
-def drop_unreadable_numbers() -> list[str]:
-    """Remove over-long numbers from this session's request; return their query keys."""
+def _request():
+    """This session's tornado request (its ``uri`` as the browser asked), or None."""
     doc = pn.state.curdoc
     context = doc.session_context if doc is not None else None
-    request = getattr(getattr(context, "request", None), "_request", None)  # tornado's
+    return context, getattr(getattr(context, "request", None), "_request", None)
+
+
+def report_unparsed_values() -> list[str]:
+    """A notice naming the link's values Panel skips with only a log line (``by=[x``:
+    not a list it can read); the views show their defaults. Returns the query keys."""
+    _, request = _request()
+    uri = getattr(request, "uri", None)
+    if not uri or "?" not in uri:
+        return []
+    query = uri.split("?", 1)[1]
+    pairs = parse_qsl(query)
+    try:
+        readable = parse_query(f"?{query}")
+    except ValueError:  # an over-long number: drop_unreadable_numbers says so
+        return []
+    bad = [(key, value) for key, value in pairs if key not in readable]
+    if bad:
+        shown = ", ".join(f"{key}={value!r}" for key, value in bad)
+        message = (f"This link's setting {shown} cannot be read; the default is shown "
+                   "instead.")
+        pn.state.onload(lambda: notify(message, "warning", 8000))
+    return [key for key, _ in bad]
+
+
+def drop_unreadable_numbers() -> list[str]:
+    """Remove over-long numbers from this session's request; return their query keys."""
+    context, request = _request()
     uri = getattr(request, "uri", None)
     if not uri or "?" not in uri:
         return []

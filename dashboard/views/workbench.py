@@ -17,7 +17,7 @@ from .model_search import ModelSearchView
 from .notify import notify
 from .panes import DaskPanes
 from .session import in_server_session, on_this_document
-from .query_guard import drop_unreadable_numbers
+from .query_guard import drop_unreadable_numbers, report_unparsed_values
 from .template import WorkbenchTemplate
 from . import url
 
@@ -34,6 +34,7 @@ class Workbench(Viewer):
         params.setdefault("manager", get_manager())
         super().__init__(**params)
         drop_unreadable_numbers()  # before any view reads the link
+        report_unparsed_values()  # before a view's sync writes the URL without them
         self.cluster_card = ClusterCard(manager=self.manager)
         self.panes = DaskPanes(manager=self.manager)
         self.datasets = DatasetPicker(manager=self.manager)

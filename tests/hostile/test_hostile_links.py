@@ -30,6 +30,7 @@ LINKS = [
     (f"dataset={q(SCRIPT)}", SCRIPT),
     (f"dataset=nyc-flights&format={q(IMG)}", IMG),
     (f"tab=1&by={q([IMG])}", IMG),
+    (f"tab=1&by={q('[origin')}", "[origin"),  # not a list Panel can read
     (f"tab=1&agg={q(SVG)}", SVG),
     ("dataset=nyc-taxi&rows=-1", "rows"),
     ("dataset=nyc-taxi&rows=1e20", "rows"),
