@@ -237,7 +237,8 @@ class DatasetPicker(Viewer):
             pn.pane.Markdown(schema, css_classes=["dataset-schema"]),
             pn.pane.DataFrame(summary.head, index=False, sizing_mode="stretch_width",
                               css_classes=["dataset-head"], max_rows=10),
-            title=f"{self.dataset_name}: first rows", collapsed=False,
+            # A Card's title is put into the page as HTML.
+            title=f"{plain(self.dataset_name)}: first rows", collapsed=False,
             sizing_mode="stretch_width",
         )
 

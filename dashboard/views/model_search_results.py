@@ -8,6 +8,7 @@ import hvplot.pandas  # noqa: F401  (registers .hvplot and loads the bokeh backe
 import pandas as pd
 
 from ..compute.search_results import SearchResults
+from .notify import plain
 
 
 def heatmap(results: SearchResults | None, x: str | None, y: str | None):
@@ -40,10 +41,10 @@ def best(results: SearchResults | None) -> str:
         refit = results.refit
         lines.append(f"**Held-out score of the refit best model** {refit['score']:.4f}"
                      if "score" in refit else
-                     f"**The refit best model failed:** {refit['error']}")
+                     f"**The refit best model failed:** {plain(refit['error'])}")
     if results.errors:
         first = next(iter(results.errors.values()))
-        lines.append(f"**{len(results.errors)} candidate(s) failed**, e.g. {first}")
+        lines.append(f"**{len(results.errors)} candidate(s) failed**, e.g. {plain(first)}")
     return "  \n".join(lines)
 
 
