@@ -26,6 +26,7 @@ from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
+from . import explore_link as link
 from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
@@ -38,9 +39,6 @@ KIND = "explore"
 PRESETS = (("pickup_longitude", "pickup_latitude"), ("distance", "air_time"),
            ("dep_delay", "arr_delay"))
 BACKGROUND = "#f4f3ee"  # a plain background: map tiles would need the internet
-# The tab's query keys in a shared link; the axes before their ranges (new axes reset them).
-LINK_KEYS = {"x": "ex_x", "y": "ex_y", "agg": "ex_agg", "value": "ex_value", "hist": "ex_hist",
-             "x_range": "ex_xr", "y_range": "ex_yr"}
 
 
 def _close(a: tuple | None, b: tuple | None) -> bool:
@@ -49,25 +47,6 @@ def _close(a: tuple | None, b: tuple | None) -> bool:
         return a is b
     span = abs(b[1] - b[0]) or 1.0
     return all(math.isclose(p, q, rel_tol=0, abs_tol=span * 1e-9) for p, q in zip(a, b))
-
-
-def _usable(view_range: tuple | None) -> bool:
-    return view_range is not None and all(map(math.isfinite, view_range)) and \
-        view_range[0] < view_range[1]
-
-
-def _linked(name: str, value, numeric: list[str], refused: set[str], x: str | None):
-    """A link's value checked against the dataset: numeric columns, a y axis other than
-    the x axis, finite ranges, and no range for an axis the link could not have."""
-    if name.endswith("_range"):
-        value = tuple(map(float, value))
-        if len(value) != 2 or not _usable(value) or name[0] in refused:
-            raise ValueError(value)
-    elif name in ("x", "y", "value", "hist") and (
-            value not in numeric or (name == "y" and value == x)):
-        refused.add(name)
-        raise ValueError(value)
-    return value
 
 
 class ExploreView(Viewer):
@@ -128,8 +107,8 @@ class ExploreView(Viewer):
         self._pickup.on_click(lambda event: self.param.update(
             x="pickup_longitude", y="pickup_latitude"))
         self._link_defaults: dict = {}  # the columns a fresh page picks for this dataset
-        self._link = url.QueryLink(LINK_KEYS, "explore", self._link_state)
-        self.param.watch(self._link.write, list(LINK_KEYS))
+        self._link = url.QueryLink(link.KEYS, "explore", lambda: link.state(self))
+        self.param.watch(self._link.write, list(link.KEYS))
         self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
         watcher = self.datasets.param.watch(self._on_summary, "summary")
         if in_server_session():
@@ -197,15 +176,9 @@ class ExploreView(Viewer):
         self.param.update(**self._link_defaults, x_range=None, y_range=None, selection=None)
         if self._link.pending:  # a shared link's columns can be checked now
             refused: set[str] = set()
-            self._link.apply(self, list(LINK_KEYS), lambda name, value: _linked(
+            self._link.apply(self, list(link.KEYS), lambda name, value: link.checked(
                 name, value, numeric, refused, self.x))
         self._schedule()
-
-    def _link_state(self) -> dict:
-        """The choices that differ from what a fresh page shows, for the URL."""
-        defaults = {"agg": self.param.agg.default, **self._link_defaults}
-        return {name: getattr(self, name) for name in LINK_KEYS
-                if getattr(self, name) is not None and getattr(self, name) != defaults.get(name)}
 
     @param.depends("x", "y", watch=True)
     def _on_axes(self) -> None:
@@ -346,7 +319,7 @@ class ExploreView(Viewer):
         shown = (raster.x_range, raster.y_range) if raster is not None else (None, None)
         x_range = tuple(map(float, x_range)) if x_range else None
         y_range = tuple(map(float, y_range)) if y_range else None
-        if not _usable(x_range) or not _usable(y_range) or (
+        if not link.usable(x_range) or not link.usable(y_range) or (
                 _close(x_range, shown[0]) and _close(y_range, shown[1])):
             return  # no view yet, or Bokeh echoing the one it was sent: nothing to aggregate
         self.param.update(x_range=x_range, y_range=y_range)

@@ -338,15 +338,7 @@ class GroupByView(Viewer):
 
     @param.depends("job", "job.status", "job.done", "job.total")
     def _progress(self):
-        job = self.job
-        if job is None or job.status != "running":
-            return None
-        value = job.done if job.total else -1  # indeterminate until the scheduler counts
-        return pn.Row(
-            pn.indicators.Progress(value=value, max=max(job.total, 1), width=300,
-                                   css_classes=["groupby-progress"]),
-            pn.pane.Markdown(f"{job.done} / {job.total} tasks" if job.total else "submitting…",
-                             css_classes=["groupby-progress-text"]))
+        return show.progress(self.job)
 
     @param.depends("warning", "error")
     def _messages(self):
@@ -361,19 +353,7 @@ class GroupByView(Viewer):
 
     @param.depends("job", "job.status", "compare")
     def _result(self):
-        job = self.job
-        if job is None or job.status != "done" or job.result is None:
-            return None
-        spec = spec_from_settings(job.settings["query"])
-        result = job.result
-        return pn.Column(
-            pn.pane.Markdown(show.figures(job), css_classes=["groupby-figures"]),
-            pn.pane.Markdown(show.comparison(self.compare), css_classes=["groupby-compare"])
-            if self.compare else None,
-            show.chart(result, spec, config.get("groupby.chart-groups")),
-            show.table(result),
-            pn.Row(show.csv_download(result, job.dataset), show.report_download(job)),
-            sizing_mode="stretch_width")
+        return show.result(self.job, self.compare)
 
     # The column pickers are made anew for each schema: a browser choice widget given
     # new options and a new value in one update (or a value it has no option for, from

@@ -8,8 +8,37 @@ import hvplot.pandas  # noqa: F401  (registers .hvplot)
 import pandas as pd
 import panel as pn
 
-from ..compute.groupby import GroupBySpec
+from .. import config
+from ..compute.groupby import GroupBySpec, spec_from_settings
 from ..jobs import Job
+
+
+def progress(job: Job | None):
+    """Tasks done over all while ``job`` runs; nothing otherwise."""
+    if job is None or job.status != "running":
+        return None
+    value = job.done if job.total else -1  # indeterminate until the scheduler counts
+    return pn.Row(
+        pn.indicators.Progress(value=value, max=max(job.total, 1), width=300,
+                               css_classes=["groupby-progress"]),
+        pn.pane.Markdown(f"{job.done} / {job.total} tasks" if job.total else "submitting…",
+                         css_classes=["groupby-progress-text"]))
+
+
+def result(job: Job | None, compare: dict | None):
+    """A finished run: its figures, the pandas comparison, chart, table and downloads."""
+    if job is None or job.status != "done" or job.result is None:
+        return None
+    spec = spec_from_settings(job.settings["query"])
+    frame = job.result
+    return pn.Column(
+        pn.pane.Markdown(figures(job), css_classes=["groupby-figures"]),
+        pn.pane.Markdown(comparison(compare), css_classes=["groupby-compare"])
+        if compare else None,
+        chart(frame, spec, config.get("groupby.chart-groups")),
+        table(frame),
+        pn.Row(csv_download(frame, job.dataset), report_download(job)),
+        sizing_mode="stretch_width")
 
 
 def chart(result: pd.DataFrame, spec: GroupBySpec, limit: int):

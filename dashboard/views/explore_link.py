@@ -1,0 +1,36 @@
+"""The Explore tab in a shareable link: its keys, and a link's values checked against the
+dataset once its columns are known. Only choices that differ from a fresh page's go in."""
+from __future__ import annotations
+
+import math
+
+# The tab's query keys; the axes before their ranges (new axes reset them).
+KEYS = {"x": "ex_x", "y": "ex_y", "agg": "ex_agg", "value": "ex_value", "hist": "ex_hist",
+        "x_range": "ex_xr", "y_range": "ex_yr"}
+
+
+def usable(view_range: tuple | None) -> bool:
+    """A finite range, low before high."""
+    return view_range is not None and all(map(math.isfinite, view_range)) and \
+        view_range[0] < view_range[1]
+
+
+def checked(name: str, value, numeric: list[str], refused: set[str], x: str | None):
+    """A link's value checked against the dataset: numeric columns, a y axis other than
+    the x axis, finite ranges, and no range for an axis the link could not have."""
+    if name.endswith("_range"):
+        value = tuple(map(float, value))
+        if len(value) != 2 or not usable(value) or name[0] in refused:
+            raise ValueError(value)
+    elif name in ("x", "y", "value", "hist") and (
+            value not in numeric or (name == "y" and value == x)):
+        refused.add(name)
+        raise ValueError(value)
+    return value
+
+
+def state(view) -> dict:
+    """The view's choices that differ from what a fresh page shows, by name."""
+    defaults = {"agg": view.param.agg.default, **view._link_defaults}
+    return {name: getattr(view, name) for name in KEYS
+            if getattr(view, name) is not None and getattr(view, name) != defaults.get(name)}
