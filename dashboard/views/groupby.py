@@ -365,9 +365,9 @@ class GroupByView(Viewer):
                                                 label="Reading the dataset's columns…")
         return pn.Column(
             TextChoice.from_param(self.param.group_by, label="Group by",
-                                              sizing_mode="stretch_width"),
+                                  sizing_mode="stretch_width"),
             TextChoice.from_param(self.param.value_columns, label="Value",
-                                              sizing_mode="stretch_width"),
+                                  sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
     @param.depends("columns")
@@ -375,7 +375,7 @@ class GroupByView(Viewer):
         if not self.columns:
             return None
         return TextChoice.from_param(self.param.filter_columns, label="Filter on",
-                                                 sizing_mode="stretch_width")
+                                     sizing_mode="stretch_width")
 
     def __panel__(self):
         form = pn.Column(

@@ -328,7 +328,7 @@ class ModelSearchView(Viewer):
                                                     width=120)),
             pn.Row(pn.widgets.Select.from_param(self.param.target, name="Target", width=200),
                    TextChoice.from_param(self.param.features, name="Features",
-                                                     sizing_mode="stretch_width")),
+                                         sizing_mode="stretch_width")),
             pn.widgets.Checkbox.from_param(self.param.encode,
                                            name="Encode categorical features (one-hot)"),
             pn.pane.Markdown("**Grid** — values to try per parameter; empty: not searched.",
