@@ -24,7 +24,8 @@ def _too_long(value: str) -> bool:
 
 
 def _request():
-    """This session's tornado request (its ``uri`` as the browser asked), or None."""
+    """This session's context and tornado request (its ``uri`` as the browser asked);
+    either may be None outside a served session."""
     doc = pn.state.curdoc
     context = doc.session_context if doc is not None else None
     return context, getattr(getattr(context, "request", None), "_request", None)
@@ -34,8 +35,8 @@ def report_unparsed_values() -> list[str]:
     """A notice naming the link's values Panel skips with only a log line (``by=[x``:
     not a list it can read); the views show their defaults. Returns the query keys."""
     _, request = _request()
-    uri = getattr(request, "uri", None)
-    if not uri or "?" not in uri:
+    uri = getattr(request, "uri", None) or ""
+    if "?" not in uri:
         return []
     query = uri.split("?", 1)[1]
     pairs = parse_qsl(query)

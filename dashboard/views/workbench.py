@@ -53,7 +53,7 @@ class Workbench(Viewer):
             ("Explore", self.explore),
             dynamic=True, sizing_mode="stretch_width",
         )
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context:
+        if in_server_session():
             pn.state.on_session_destroyed(self._on_session_destroyed)
         url.sync(self.tabs, {"active": "tab"}, "tab")
         # Explore draws its first map when its tab is opened, not on every page load.
