@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections import OrderedDict
@@ -20,7 +18,7 @@ from typing import Any
 
 import param
 from dask.base import tokenize
-from distributed import Client, Future, performance_report
+from distributed import Client, Future
 from distributed.comm import CommClosedError, connect
 from distributed.diagnostics.progress import Progress
 from distributed.diagnostics.progressbar import ProgressBar
@@ -29,6 +27,7 @@ from distributed.protocol.pickle import dumps
 from . import config
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
+from .cluster.report import with_report
 from .cluster.stuck import free_stuck_workers_later
 
 log = logging.getLogger(__name__)
@@ -58,6 +57,8 @@ class Job(param.Parameterized):
     stats = param.Dict(default={}, doc="Figures the work reports (rows scanned...).")
     report = param.String(default=None, allow_None=True, doc=(
         "Dask performance report (HTML) of the run, when one was asked for."))
+    report_error = param.String(default="", doc=(
+        "Why the asked-for report is missing; the result itself is unaffected."))
 
     @property
     def finished(self) -> bool:
@@ -345,18 +346,10 @@ class JobRunner(param.Parameterized):
         return job
 
     async def _with_report(self, context: JobContext, work):
-        fd, path = tempfile.mkstemp(suffix=".html", prefix="dask-report-")
-        os.close(fd)
-        try:
-            _forget_closed_documents()
-            # performance_report finds the client through get_client(): make it ours.
-            with context.client.as_current():
-                async with performance_report(filename=path):
-                    result = await work(context)
-            with open(path, encoding="utf-8") as f:
-                context.job.report = f.read()
-        finally:
-            os.unlink(path)
+        _forget_closed_documents()
+        result, html, problem = await with_report(context.client, lambda: work(context),
+                                                  code=context.job.title)
+        context.job.param.update(report=html, report_error=problem)
         return result
 
     def _lost_message(self) -> str:

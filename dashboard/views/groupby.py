@@ -175,6 +175,8 @@ class GroupByView(Viewer):
             self._fail(job.error)
         elif job.status == "cancelled" and self.job is job:
             notify(job.error, "warning", 4000)
+        if job.report_error:
+            notify(job.report_error, "warning", 8000)
         return job
 
     async def _check_size(self, ddf, spec: GroupBySpec, confirmed: bool):
@@ -388,7 +390,8 @@ class GroupByView(Viewer):
             self._filter_picker, self._filter_widgets, self._selection, self._code,
             pn.Row(self._run_button, self._cancel_button, self._compare_button,
                    pn.widgets.Checkbox.from_param(self.param.report,
-                                                  label="Performance report", margin=(12, 10))),
+                                                  label="Performance report", margin=(12, 10),
+                                                  css_classes=["report-box"])),
             self._progress, self._messages,
             sizing_mode="stretch_width")
         return pn.Column(

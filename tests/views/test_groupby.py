@@ -242,6 +242,34 @@ async def test_performance_report_and_history_restore(view):
     assert view.group_by == ["origin"] and view.agg == "mean" and view.job is job
 
 
+async def test_a_failed_report_keeps_the_result_and_says_why(view, monkeypatch, caplog):
+    # Making the report is extra: its failure is named, and the query still answers.
+    from distributed import performance_report
+
+    async def broken_exit(self, *args, **kwargs):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(performance_report, "__aexit__", broken_exit)
+    view.report = True
+    job = await view.run()
+    assert job.status == "done" and view.error == ""
+    assert list(job.result.index) == ["EWR", "JFK", "LGA"]
+    assert job.report is None
+    assert job.report_error == ("The result is fine, but its performance report could not "
+                                "be made: OSError: No space left on device")
+    assert job.report_error in caplog.text  # the notice (logged where no page shows it)
+
+
+async def test_the_report_draws_when_bokeh_plotting_save_was_swapped(view, monkeypatch):
+    # What `panel serve` leaves in its process: bokeh.plotting's save and output_file
+    # bound to the no-ops Bokeh's script runner puts in place while an app script runs.
+    import bokeh.plotting
+    monkeypatch.setattr(bokeh.plotting, "save", lambda *a, **k: None)
+    monkeypatch.setattr(bokeh.plotting, "output_file", lambda *a, **k: None)
+    view.report = True
+    job = await view.run()
+    assert job.report_error == "" and "Dask Performance Report" in job.report
+
+
 async def test_a_report_is_drawn_after_a_session_closed_mid_callback(view):
     # What a served session closed while its callback awaited leaves in Bokeh: a patched
     # current document that is gone. The in-process scheduler's report must still draw.
