@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -27,6 +28,7 @@ from distributed.protocol.pickle import dumps
 from . import config
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
+from .cluster.gathering import gather
 from .cluster.report import with_report
 from .cluster.stuck import free_stuck_workers_later
 
@@ -178,8 +180,7 @@ class SharedCompute:
         self.token = token
         self.futures: list[Future] = client.compute(list(collections))
         self.holders = 0
-        self.gathered = asyncio.ensure_future(client.gather(self.futures))
-        # Nobody may be left to await it (every holder let go): keep asyncio quiet.
+        self.gathered = asyncio.ensure_future(gather(client, self.futures))
         self.gathered.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     def hold(self) -> "SharedCompute":
@@ -187,12 +188,12 @@ class SharedCompute:
         return self
 
     def let_go(self) -> None:
+        """The last holder releases the futures (never cancels their gather: see ``gather``)."""
         self.holders -= 1
         if self.holders > 0:
             return
         if IN_FLIGHT.get(self.token) is self:
             del IN_FLIGHT[self.token]
-        self.gathered.cancel()
         for future in self.futures:
             future.release()
 
@@ -235,6 +236,10 @@ class JobContext:
         """Futures that Cancel (or closing the session) must release."""
         self.futures.extend(futures)
 
+    async def gather(self, futures: list[Future]) -> list:
+        """Results of futures this job submitted itself; safe to cancel (see ``gather``)."""
+        return await gather(self.client, futures)
+
     def progress(self, done: int, total: int) -> None:
         self.job.param.update(done=done, total=total)
 
@@ -270,6 +275,14 @@ class JobContext:
         self.futures.clear()
 
 
+@dataclass
+class _Running:
+    """A job being run: its task and, once connected, its context."""
+    job: Job
+    task: asyncio.Task | None = None
+    context: JobContext | None = None
+
+
 class JobRunner(param.Parameterized):
     """A session's jobs: one current job per tab kind, the history, cancel and close."""
 
@@ -279,11 +292,11 @@ class JobRunner(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._running: dict[str, tuple[asyncio.Task, JobContext | None]] = {}
+        self._running: dict[str, _Running] = {}
 
     def running(self, kind: str) -> Job | None:
         entry = self._running.get(kind)
-        return entry[1].job if entry and entry[1] is not None else None
+        return entry.job if entry else None
 
     async def run(self, job: Job, work: Callable[[JobContext], Awaitable[Any]], *,
                   cache_key: str | None = None, report: bool = False,
@@ -306,24 +319,28 @@ class JobRunner(param.Parameterized):
             return job
         job.status = "running"
         t0 = time.perf_counter()
-        task = asyncio.current_task()
-        self._running[job.kind] = (task, None)
-        context = None
+        # The work runs in a task of its own: Cancel stops that task, never the caller's
+        # (a Panel callback, a notebook cell), whose own cancellation stays its own.
+        running = self._running[job.kind] = _Running(job)
+        running.task = asyncio.ensure_future(self._work(running, work, report))
         try:
-            client = await self.manager.get_client()
-            context = JobContext(client, job)
-            self._running[job.kind] = (task, context)
-            if report:
-                result = await self._with_report(context, work)
-            else:
-                result = await work(context)
+            await asyncio.wait([running.task])
+        except asyncio.CancelledError:  # the caller went away: so does its work
+            running.task.cancel()
+            raise
+        finally:
+            if self._running.get(job.kind) is running:
+                del self._running[job.kind]
+            if running.context is not None:
+                await asyncio.shield(running.context.release())
+        try:
+            result = running.task.result()
         except asyncio.CancelledError:
             # Ours (Cancel, a newer run, the session closing) or the client's (the
             # scheduler went away): the job says which, and the session goes on.
             if not job.error:
                 job.error = self._lost_message()
             job.param.update(status="cancelled", elapsed=time.perf_counter() - t0)
-            uncancel(task)
         except (JobError, ClusterUnavailable) as e:
             job.param.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
         except Exception as e:
@@ -338,12 +355,14 @@ class JobRunner(param.Parameterized):
             job.param.update(status="done", result=result, done=max(job.done, job.total),
                              elapsed=time.perf_counter() - t0)
             CACHE.put(cache_key, result, job.stats)
-        finally:
-            if self._running.get(job.kind, (None,))[0] is task:
-                del self._running[job.kind]
-            if context is not None:
-                await asyncio.shield(context.release())
         return job
+
+    async def _work(self, running: "_Running", work, report: bool):
+        client = await self.manager.get_client()
+        running.context = context = JobContext(client, running.job)
+        if report:
+            return await self._with_report(context, work)
+        return await work(context)
 
     async def _with_report(self, context: JobContext, work):
         _forget_closed_documents()
@@ -358,17 +377,16 @@ class JobRunner(param.Parameterized):
 
     async def cancel(self, kind: str, reason: str = "Cancelled.") -> bool:
         """Stop the running job of ``kind`` and free its work on the cluster."""
-        entry = self._running.pop(kind, None)
-        if entry is None:
+        running = self._running.pop(kind, None)
+        if running is None:
             return False
-        task, context = entry
+        running.job.error = reason
+        context = running.context
         if context is not None:
-            context.job.error = reason
             await context.release()
             free_stuck_workers_later(context.client, owned=self.manager.cluster is not None)
-        if task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        running.task.cancel()
+        await asyncio.wait([running.task])
         return True
 
     async def close(self) -> None:
@@ -378,10 +396,3 @@ class JobRunner(param.Parameterized):
 
     def _remember(self, job: Job) -> None:
         self.history = [job, *self.history][: self.history_size]
-
-
-def uncancel(task: asyncio.Task | None) -> None:
-    """Undo a cancellation we handled, so the awaiting caller is not cancelled too."""
-    if task is not None:
-        while task.cancelling():
-            task.uncancel()

@@ -17,6 +17,7 @@ from distributed.comm import get_address_host
 
 from .. import config
 from .factory import make_cluster
+from .gathering import gather
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,9 @@ class ClusterManager(param.Parameterized):
             return  # the scheduler went away: the next check says so
         if client is not self.client or client.status != "running":
             return
+        if info.get("n_workers") and not await self._can_gather(client):
+            await self._replace(client)
+            return
         self.param.update(
             status="connected",
             message=f"Connected to {self.scheduler_address}",
@@ -180,6 +184,36 @@ class ClusterManager(param.Parameterized):
             dashboard_url=self._dashboard_url(info),
             dashboard_link=dashboard_base(client.dashboard_link or ""),
         )
+
+    @staticmethod
+    async def _can_gather(client: Client) -> bool:
+        """Whether ``client`` still brings data back: a client whose shared gather
+        request was cancelled fails every gather, for every session, while the
+        scheduler answers ``identity`` as ever. Scattered data, not a task: the probe
+        stays out of the task stream."""
+        try:
+            [probe] = await asyncio.wait_for(client.scatter([0], hash=False), 10)
+            try:
+                await asyncio.wait_for(gather(client, [probe]), 10)
+            finally:
+                probe.release()
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # our own watcher is being stopped
+            return False
+        except Exception:  # slow or gone: the next checks tell, not this probe
+            return True
+        return True
+
+    async def _replace(self, broken: Client) -> None:
+        """Swap a client that cannot gather for a new one to the same scheduler."""
+        log.warning("The Dask client cannot gather any more; connecting a new one")
+        self.client = None
+        if broken is self._given_client:
+            self._given_client = None  # a notebook's own client: left to its owner
+        else:
+            await broken.close()
+        await self._connect()
 
     def _dashboard_url(self, info: dict[str, Any]) -> str:
         configured = config.get("dashboard-address")

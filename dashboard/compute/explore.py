@@ -309,7 +309,7 @@ async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
         frame = ctx.client.persist(frame)
         async for future in as_completed(futures_of(frame), loop=ctx.client.loop):
             if future.status == "error":
-                await future  # raises the task's own error
+                await ctx.gather([future])  # raises the task's own error
     drawable = frame[[spec.x, spec.y]].dropna().shape[0]
     *stats, rows = await ctx.compute(*column_stats(frame, spec.columns), drawable)
     found = extents(*stats)

@@ -310,7 +310,7 @@ async def _fit(ctx: JobContext, plan: SearchPlan, data: dict, prefix: str,
     async for future in as_completed(futures, loop=client.loop):
         c, f = where[future.key]
         try:
-            outcome = await future
+            (outcome,) = await ctx.gather([future])
         except FutureCancelledError:
             if client.status != "running":
                 raise  # the scheduler is gone: the job fails, saying so
@@ -339,7 +339,8 @@ async def _refit(ctx: JobContext, plan: SearchPlan, data: dict, prefix: str, par
                                   data["y_test"], key=f"{prefix}-refit")
         ctx.track([refit])
         try:
-            return await refit
+            (result,) = await ctx.gather([refit])
+            return result
         except FutureCancelledError:
             if ctx.client.status != "running" or attempt == RESENDS:
                 raise
