@@ -306,9 +306,14 @@ class JobRunner(param.Parameterized):
         A job of the same kind still running is cancelled first (a second Run
         never leaves orphaned work). A cached result returns at once. Helper work
         (filling a widget's options) passes ``remember=False`` to stay out of the
-        history.
+        history. Called from any loop, it runs on the client's.
         """
-        await self.cancel(job.kind, reason="Replaced by a newer run.")
+        return await self.manager.on_client_loop(self._run(
+            job, work, cache_key=cache_key, report=report, explain=explain,
+            remember=remember))
+
+    async def _run(self, job: Job, work, *, cache_key, report, explain, remember) -> Job:
+        await self._cancel(job.kind, reason="Replaced by a newer run.")
         job.started = dt.datetime.now()
         if remember:
             self._remember(job)
@@ -377,6 +382,9 @@ class JobRunner(param.Parameterized):
 
     async def cancel(self, kind: str, reason: str = "Cancelled.") -> bool:
         """Stop the running job of ``kind`` and free its work on the cluster."""
+        return await self.manager.on_client_loop(self._cancel(kind, reason))
+
+    async def _cancel(self, kind: str, reason: str) -> bool:
         running = self._running.pop(kind, None)
         if running is None:
             return False

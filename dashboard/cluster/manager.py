@@ -57,6 +57,7 @@ class ClusterManager(param.Parameterized):
         self.cluster = None
         self.client: Client | None = None
         self._started: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the client lives
         self._watcher: asyncio.Task | None = None
         self._closed = False
 
@@ -65,8 +66,29 @@ class ClusterManager(param.Parameterized):
     async def start(self) -> None:
         """Start or connect once; later calls wait for the first one."""
         if self._started is None:
+            self._loop = asyncio.get_running_loop()
             self._started = asyncio.ensure_future(self._start())
+        await self.on_client_loop(self._wait_started())
+
+    async def _wait_started(self) -> None:
         await asyncio.shield(self._started)
+
+    async def on_client_loop(self, coroutine):
+        """Await ``coroutine`` on the loop the client lives on, from any loop.
+
+        An asynchronous client works only on its own loop. JupyterLab 4.6 sends a
+        widget's messages to an ipykernel subshell, a thread with a loop of its own,
+        so a notebook's Run arrives on another loop than the cell that connected.
+        """
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
+            return await coroutine
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()  # the caller went away: so does its work
+            raise
 
     async def _start(self) -> None:
         self.status = "starting"

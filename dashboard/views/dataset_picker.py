@@ -120,7 +120,7 @@ class DatasetPicker(Viewer):
             # Building may write the built-in files on first use: keep it off the loop.
             ddf = await asyncio.to_thread(dataset.to_dask)
             client = await self.manager.get_client()
-            summary = await summarize(client, ddf)
+            summary = await self.manager.on_client_loop(summarize(client, ddf))
         except (DatasetError, ClusterUnavailable) as e:
             summary, error = None, str(e)
         except Exception as e:  # a read failing on a worker: say what and where
@@ -145,7 +145,7 @@ class DatasetPicker(Viewer):
         async def add():
             candidate = CatalogDataset(name=name or "new", **entry)
             ddf = await asyncio.to_thread(candidate.to_dask)
-            await summarize(await self.manager.get_client(), ddf)
+            await self.manager.on_client_loop(summarize(await self.manager.get_client(), ddf))
             await asyncio.to_thread(add_to_catalog, catalog_path(), name, entry,
                                     reserved=BUILTIN_NAMES)
 
@@ -165,7 +165,11 @@ class DatasetPicker(Viewer):
         async def write():
             nonlocal converted
             written, converted = await asyncio.to_thread(convert_to_parquet, self.dataset)
-            await (await self.manager.get_client()).compute(written)
+            client = await self.manager.get_client()
+
+            async def compute():  # made and awaited on the client's own loop
+                return await client.compute(written)
+            await self.manager.on_client_loop(compute())
             await asyncio.to_thread(add_to_catalog, catalog_path(), converted.name,
                                     {"path": converted.path, "format": "parquet"},
                                     reserved=BUILTIN_NAMES)
