@@ -49,6 +49,7 @@ class GroupByView(Viewer):
     error = param.String(default="", doc="Why the last run did not give a result.")
     compare = param.Dict(default=None, allow_None=True, doc="pandas vs cluster timings.")
     choices = param.Dict(default={}, doc="Values offered by each text filter.")
+    result_shown = param.Event(doc="A run's result has just been shown.")
     columns = param.List(default=[], doc="Columns of the dataset's schema.")
 
     def __init__(self, **params):
@@ -171,6 +172,8 @@ class GroupByView(Viewer):
         finally:
             self._busy(False)
             self._on_history()  # the run's row now has its outcome
+        if job.status == "done" and self.job is job:
+            self.param.trigger("result_shown")
         if job.status == "failed":
             self._fail(job.error)
         elif job.status == "cancelled" and self.job is job:

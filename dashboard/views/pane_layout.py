@@ -10,10 +10,11 @@ WIDE = frozenset({"Task Stream"})
 Cell = tuple[int, int, int, int]  # (y0, x0, y1, x1), as GridSpec keys are
 
 
-def arrange(labels: list[str], kept: dict[str, Cell]) -> dict[str, Cell]:
+def arrange(labels: list[str], kept: dict[str, Cell], stacked: bool = False) -> dict[str, Cell]:
     """A cell for every label: ``kept`` cells stay, the others go below them.
 
-    New panes fill the bottom: wide ones across the grid, the rest two per row.
+    New panes fill the bottom: wide ones across the grid, the rest two per row
+    (or every one across, ``stacked``, in a column beside the work).
     """
     cells = _without_empty_rows({label: kept[label] for label in labels if label in kept})
     y = max((cell[2] for cell in cells.values()), default=0)
@@ -21,7 +22,7 @@ def arrange(labels: list[str], kept: dict[str, Cell]) -> dict[str, Cell]:
     for label in labels:
         if label in cells:
             continue
-        if label in WIDE:
+        if stacked or label in WIDE:
             half = None  # y is already below a half-filled row
             cells[label] = (y, 0, y + PANE_ROWS, COLUMNS)
             y += PANE_ROWS

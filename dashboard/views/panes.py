@@ -45,6 +45,8 @@ class DaskPanes(Viewer):
                                doc="Labels of the panes shown.")
     pane_height = param.Integer(default=320, bounds=(150, 2000), doc=(
         "Height of a pane as first placed; drag its corner to resize it."))
+    stacked = param.Boolean(default=False, doc=(
+        "One pane per row, across the grid: the panes sit in a column beside the work."))
     proxied = param.Boolean(default=True, doc=(
         "Load panes through the app's own port. Off in notebooks and when the server "
         "was started without the proxy plugin."))
@@ -103,7 +105,7 @@ class DaskPanes(Viewer):
             self._iframes = {}
             self._render()
 
-    @param.depends("plots", "pane_height", watch=True)
+    @param.depends("plots", "pane_height", "stacked", watch=True)
     def _render(self) -> None:
         if not self._base:
             self._panes.objects = [self._waiting]
@@ -118,7 +120,7 @@ class DaskPanes(Viewer):
                 iframes[src] = self._iframes.get(src) or self._iframe(label, src)
         self._iframes = iframes
         by_label = {self._label(pane): pane for pane in iframes.values()}
-        cells = pane_layout.arrange(list(by_label), kept)
+        cells = pane_layout.arrange(list(by_label), kept, self.stacked)
         # Panel's GridStack has a fixed number of rows: panes trade places within it.
         nrows = pane_layout.rows(cells)
         self._grid.param.update(

@@ -19,6 +19,7 @@ from .panes import DaskPanes
 from .session import in_server_session, on_this_document
 from .query_guard import drop_unreadable_numbers, report_unparsed_values
 from .template import WorkbenchTemplate
+from .workspace import Workspace
 from . import url
 
 TITLE = "Dask Workbench"
@@ -36,7 +37,8 @@ class Workbench(Viewer):
         drop_unreadable_numbers()  # before any view reads the link
         report_unparsed_values()  # before a view's sync writes the URL without them
         self.cluster_card = ClusterCard(manager=self.manager)
-        self.panes = DaskPanes(manager=self.manager)
+        # Served, the panes sit in a column beside the work (see Workspace): one per row.
+        self.panes = DaskPanes(manager=self.manager, stacked=in_server_session())
         self.datasets = DatasetPicker(manager=self.manager)
         # One runner per session: its jobs die with the session (see _on_session_destroyed).
         self.jobs = JobRunner(manager=self.manager)
@@ -94,11 +96,15 @@ class Workbench(Viewer):
 
     def template(self) -> WorkbenchTemplate:
         # The template's switch reloads the page with ?theme=dark; the panes follow it.
+        workspace = Workspace(work=self.tabs, panes=self.panes, sizing_mode="stretch_width")
+        # A new result is brought into view, beside the panes that show its tasks.
+        self.groupby.param.watch(lambda event: workspace.reveal("groupby-figures"),
+                                 "result_shown")
         return WorkbenchTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],
-            main=[self.tabs, self.panes],
-            sidebar_width=360, main_layout=None, accent="#2d6ca2",
+            main=[workspace],
+            sidebar_width=320, main_layout=None, accent="#2d6ca2",
         )
 
     def servable(self, title: str | None = None, **kwargs):

@@ -1,9 +1,10 @@
-"""The workspace itself in a real browser: the light/dark switch and the panes grid."""
+"""The workspace itself in a real browser: results beside the live panes, the light/dark
+switch and the panes grid."""
 from __future__ import annotations
 
 import re
 
-from tests.ui.conftest import POLL_MS, WAIT_MS, pane_frame, wait_for_bokeh
+from tests.ui.conftest import POLL_MS, WAIT_MS, pane_frame, run_workshop_query, wait_for_bokeh
 
 # Shadow roots hide the grid items from document.querySelector; Playwright's CSS pierces them.
 ITEM = ".grid-stack-item:has(iframe[title='{}'])"
@@ -48,22 +49,23 @@ def test_panes_can_be_dragged_and_keep_their_place_when_another_is_added(proxied
     page.goto(proxied_app.url)
     wait_for_bokeh(pane_frame(page, "Task Stream"))
     pane = {title: page.locator(ITEM.format(title))
-            for title in ("Task Stream", "Progress", "Workers")}
-    # The default: the task stream across the top, the others two per row below it.
+            for title in ("Task Stream", "Progress", "Workers Memory", "Workers")}
+    # The default beside the work: one pane per row, the task stream on top.
     above(page, pane["Task Stream"], pane["Progress"])
-    above(page, pane["Progress"], pane["Workers"])
-    assert pane["Task Stream"].bounding_box()["width"] > 1.5 * pane["Workers"].bounding_box()["width"]
+    above(page, pane["Progress"], pane["Workers Memory"])
+    above(page, pane["Workers Memory"], pane["Workers"])
+    assert pane["Task Stream"].bounding_box()["width"] == pane["Workers"].bounding_box()["width"]
 
-    # Drag the workers pane by its title bar onto the progress pane: they trade places.
+    # Drag the workers pane by its title bar onto the one above it: they trade places.
     start = pane["Workers"].locator(".pane-title").bounding_box()
-    target = pane["Progress"].locator(".pane-title").bounding_box()
+    target = pane["Workers Memory"].locator(".pane-title").bounding_box()
     x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     for step in range(1, 21):
         page.mouse.move(x, y - step * (y - target["y"]) / 20)
     page.mouse.up()
-    above(page, pane["Workers"], pane["Progress"])
+    above(page, pane["Workers"], pane["Workers Memory"])
 
     # Adding a pane puts it below; the ones the user moved stay where they were put.
     picker = page.locator(".dask-pane-picker")
@@ -71,5 +73,64 @@ def test_panes_can_be_dragged_and_keep_their_place_when_another_is_added(proxied
     picker.locator(".choices__item--choice", has_text=re.compile("^Graph$")).click()
     graph = page.locator(ITEM.format("Graph"))
     graph.wait_for()
-    above(page, pane["Workers"], pane["Progress"])
-    above(page, pane["Progress"], graph)
+    above(page, pane["Workers"], pane["Workers Memory"])
+    above(page, pane["Workers Memory"], graph)
+
+
+def in_view(page, locator) -> bool:
+    box, size = locator.bounding_box(), page.viewport_size
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= size["width"]
+            and box["y"] + box["height"] <= size["height"])
+
+
+def test_after_run_the_result_and_the_task_stream_share_the_screen(proxied_app, page, artifacts):
+    # A newcomer's screen: the result of Run beside the task stream that ran it (issue 17).
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(proxied_app.url)
+    stream = page.locator("iframe[title='Task Stream']")
+    wait_for_bokeh(pane_frame(page, "Task Stream"))
+    figures = run_workshop_query(page)
+    chart_and_table = page.locator(".groupby-table")
+    for _ in range(WAIT_MS // POLL_MS):  # the work scrolls the new result into view
+        if in_view(page, figures) and in_view(page, stream):
+            break
+        page.wait_for_timeout(POLL_MS)
+    assert in_view(page, figures) and in_view(page, stream)
+    assert in_view(page, page.get_by_role("button", name="Run", exact=True))
+    assert stream.bounding_box()["x"] > chart_and_table.bounding_box()["x"] + 300  # beside
+    page.screenshot(path=str(artifacts / "workspace-after-run-1440.png"))
+
+    # The panes fold to a strip, and the work takes the room; then back.
+    work = page.locator(".workspace .work")
+    work_width = work.bounding_box()["width"]
+    page.get_by_role("button", name="Hide panes").click()
+    stream.wait_for(state="hidden")
+    assert work.bounding_box()["width"] > work_width + 300
+    page.get_by_role("button", name="Show panes").click()
+    stream.wait_for(state="visible")
+
+    # Dragging the bar between them gives the panes more room.
+    before = stream.bounding_box()["width"]
+    bar = page.locator(".gutter").bounding_box()
+    x, y = bar["x"] + bar["width"] / 2, bar["y"] + 200
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 150, y, steps=10)
+    page.mouse.up()
+    for _ in range(WAIT_MS // POLL_MS):
+        if stream.bounding_box()["width"] > before + 100:
+            break
+        page.wait_for_timeout(POLL_MS)
+    assert stream.bounding_box()["width"] > before + 100
+
+
+def test_on_a_narrow_screen_the_panes_stack_below_the_work(proxied_app, page, artifacts):
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.goto(proxied_app.url + "?tab=1")
+    wait_for_bokeh(pane_frame(page, "Task Stream"))
+    run_button = page.get_by_role("button", name="Run", exact=True)
+    stream = page.locator("iframe[title='Task Stream']")
+    assert stream.bounding_box()["y"] > run_button.bounding_box()["y"] + 100
+    assert page.locator(".gutter").is_hidden()
+    page.screenshot(path=str(artifacts / "workspace-narrow-1000.png"), full_page=True)

@@ -33,3 +33,10 @@ def test_removing_a_pane_closes_its_gap():
     after = arrange(["Workers", "Cluster Map"], kept=cells)
     assert after == {"Workers": (0, 0, 2, 6), "Cluster Map": (0, 6, 2, 12)}
     assert rows(after) == 2
+
+
+def test_stacked_panes_each_take_a_whole_row_in_order():
+    # Beside the work (a narrow column) every pane gets a row of its own.
+    cells = arrange(["Task Stream", "Progress", "Workers"], {}, stacked=True)
+    assert cells == {"Task Stream": (0, 0, 2, 12), "Progress": (2, 0, 4, 12),
+                     "Workers": (4, 0, 6, 12)}
