@@ -59,8 +59,13 @@ def chart(result: pd.DataFrame, spec: GroupBySpec, limit: int):
         x = label
     else:
         x = spec.keys[0]
-    return shown.hvplot.bar(x=x, y=list(spec.values), title=title, responsive=True,
-                            height=360, rot=45 if len(shown) > 8 else 0, legend="top_right")
+    # One value: plain bars over the keys, the axis saying what they measure. Several:
+    # grouped bars, one colour per value column.
+    y = spec.values[0] if len(spec.values) == 1 else list(spec.values)
+    ylabel = f"{spec.agg} of {', '.join(spec.values)}"
+    return shown.hvplot.bar(x=x, y=y, title=title, responsive=True, height=360,
+                            xlabel=x, ylabel=ylabel, rot=45 if len(shown) > 8 else 0,
+                            legend="top_right" if len(spec.values) > 1 else False)
 
 
 def table(result: pd.DataFrame) -> pn.widgets.Tabulator:
