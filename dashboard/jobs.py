@@ -13,7 +13,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -25,7 +24,7 @@ from distributed.diagnostics.progress import Progress
 from distributed.diagnostics.progressbar import ProgressBar
 from distributed.protocol.pickle import dumps
 
-from . import config
+from .cache import CACHE
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
 from .cluster.gathering import gather
@@ -65,41 +64,6 @@ class Job(param.Parameterized):
     @property
     def finished(self) -> bool:
         return self.status in ("done", "failed", "cancelled")
-
-
-class ResultCache:
-    """Results by key, least recently used dropped first; shared by every session.
-
-    It holds the small results tabs show (pandas frames, scores), never data on
-    the cluster, so it costs server memory only.
-    """
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[str, tuple[Any, dict]] = OrderedDict()
-
-    def get(self, key: str | None):
-        if key is None or key not in self._entries:
-            return None
-        self._entries.move_to_end(key)
-        return self._entries[key]
-
-    def put(self, key: str | None, result: Any, stats: dict) -> None:
-        if key is None or self.size <= 0:
-            return
-        self._entries[key] = (result, stats)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-CACHE = ResultCache(config.get("jobs.cache-size"))
 
 
 class _TaskProgress(ProgressBar):

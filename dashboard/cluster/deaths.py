@@ -8,13 +8,11 @@ scheduler naming the worker, so the client can tell a memory kill from a crash.
 from __future__ import annotations
 
 import asyncio
-import re
 
 import dask.config
 from dask.utils import format_bytes
 from distributed import Client
 
-_LAST_WORKER = re.compile(r"The last worker that attempt\w* to run the task was (\S+?)\.?\s")
 ADVICE = ("Try a smaller dataset or tighter filters, more workers (or more memory per "
           "worker), or the data as Parquet so that only the columns used are read.")
 
@@ -31,17 +29,13 @@ def killed_worker(exc: BaseException) -> BaseException | None:
 
 
 def _worker(exc: BaseException):
-    """The last worker that died running the task, as the scheduler described it."""
-    return exc.args[1] if len(exc.args) > 1 else None
+    """The last worker that died running the task: ``KilledWorker.last_worker``, the
+    scheduler's record of it (address, memory limit...)."""
+    return getattr(exc, "last_worker", None)
 
 
 def _address(exc: BaseException) -> str | None:
-    worker = _worker(exc)
-    address = getattr(worker, "address", worker if isinstance(worker, str) else None)
-    if address:
-        return address
-    match = _LAST_WORKER.search(str(exc) + " ")
-    return match.group(1) if match else None
+    return getattr(_worker(exc), "address", None)
 
 
 async def explain_worker_death(client: Client, exc: BaseException) -> str | None:

@@ -37,7 +37,7 @@ from fsspec.implementations.local import LocalFileSystem
 from .. import config
 from .base import Dataset, DatasetError
 from .errors import explain
-from .paths import confine_files, glob_prefix, has_glob, is_local, resolve_local
+from .paths import confine_files, files_token, glob_prefix, has_glob, is_local, resolve_local
 
 FORMATS = ("csv", "parquet")
 # fsspec options a hosted dataset may set: none of them changes which host is read.
@@ -197,8 +197,13 @@ class CatalogDataset(Dataset):
             raise explain(e, self) from e
 
     def cache_token(self) -> tuple:
+        """The entry's settings and, for local files, their sizes and modification times."""
+        try:
+            files = files_token(self.location())
+        except DatasetError:  # a refused path: reading it says why
+            files = ""
         return (self.kind, self.name, self.path, self.format, _frozen(self.read_options),
-                _frozen(self.storage_options))
+                _frozen(self.storage_options), files)
 
 
 # --- converting ----------------------------------------------------------------

@@ -19,6 +19,7 @@ import param
 
 from .. import config
 from .base import Dataset, DatasetError
+from .paths import files_token
 
 ROWS = 336_776
 CSV_DIR = "flights"
@@ -123,6 +124,11 @@ class FlightsDataset(Dataset):
             raise DatasetError(
                 f"Could not write the flights data into {config.data_dir()}: {e}") from e
         return read_csv(paths["csv"]) if self.format == "csv" else read_parquet(paths["parquet"])
+
+    def cache_token(self) -> tuple:
+        """The options and the sizes and modification times of the files they read."""
+        folder = CSV_DIR if self.format == "csv" else PARQUET_DIR
+        return (*super().cache_token(), files_token(str(Path(config.data_dir()) / folder)))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ Both return the path to read: callers must read *that*, not the original.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 
 from fsspec.implementations.local import LocalFileSystem
@@ -187,3 +189,28 @@ def confine_files(path: str, roots: list[Path],
                 raise refuse(f"reaches {entry}, a link to a place")
     files = list(dict.fromkeys(os.path.realpath(m) for m in matches)) if glob else None
     return local, files
+
+
+def files_token(location: str) -> str:
+    """A digest of the name, size and modification time of every local file ``location``
+    reads (a file, a glob, or a folder such as a Parquet dataset), for cache keys: a
+    rewritten file changes it.
+
+    URLs other than ``file://`` give "": asking a remote store for each object's
+    ETag would cost a round trip on every run, so a rewritten remote object can still
+    be served from the cache.
+    """
+    if not is_local(location):
+        return ""
+    path = _strip_local_protocol(location)
+    matches = LocalFileSystem().glob(path) if has_glob(path) else [path]
+    listing = []
+    for match in sorted(matches):
+        for entry in ([match, *sorted(_walk(match))] if os.path.isdir(match) else [match]):
+            try:
+                info = os.stat(entry)
+            except OSError:  # gone meanwhile, or never there: reading it will say so
+                continue
+            if stat.S_ISREG(info.st_mode):
+                listing.append(f"{entry}\0{info.st_size}\0{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16] if listing else ""

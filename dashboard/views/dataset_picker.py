@@ -41,7 +41,6 @@ class DatasetPicker(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._refreshes = 0  # a newer choice supersedes an older, slower summary
-        self._summarising = None  # (name, options) of the summary being computed
         self.reload()
         self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
                                                     sizing_mode="stretch_width")
@@ -98,21 +97,13 @@ class DatasetPicker(Viewer):
             pn.state.onload(self.refresh)
 
     async def refresh(self) -> None:
-        """Summarise the chosen dataset on the cluster (one partition)."""
-        dataset = self.dataset
-        wanted = (dataset.name, dataset.cache_token())
-        if wanted == self._summarising:
-            # The same summary is already on its way. A second compute of the same
-            # keys could lose its result when the first one's futures are released.
-            return
-        self._summarising = wanted
+        """Summarise the chosen dataset on the cluster (one partition).
+
+        A refresh while the same summary is on its way joins it rather than reading
+        again: ``summarize`` shares work in flight through the one cache.
+        """
         self._refreshes += 1
-        token = self._refreshes
-        try:
-            await self._summarise(token, dataset)
-        finally:
-            if self._summarising == wanted:
-                self._summarising = None
+        await self._summarise(self._refreshes, self.dataset)
 
     async def _summarise(self, token: int, dataset: Dataset) -> None:
         self.loading, self.error = True, ""

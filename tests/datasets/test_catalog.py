@@ -190,6 +190,63 @@ def test_cache_token_is_hashable_and_follows_the_options():
     assert "secret" not in repr(a.cache_token())
 
 
+def _rewrite(path, frame: pd.DataFrame, **to) -> None:
+    """Write ``frame`` over ``path`` and give it a modification time of its own, as a
+    rewrite a moment later would (some file systems count mtimes in whole seconds)."""
+    before = os.stat(path).st_mtime_ns
+    getattr(frame, f"to_{to.pop('fmt', 'csv')}")(path, index=False)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+@pytest.mark.parametrize("path, fmt, changed", [
+    ("sales/2024-01.csv", "csv", "sales/2024-01.csv"),
+    ("sales/*.csv", "csv", "sales/2024-02.csv"),
+    ("sales.parquet", "parquet", "sales.parquet"),
+])
+def test_cache_token_follows_a_rewritten_file(data, path, fmt, changed):
+    dataset = CatalogDataset(name="sales", path=path, format=fmt)
+    before = dataset.cache_token()
+    assert before == CatalogDataset(name="sales", path=path, format=fmt).cache_token()
+    same_size = SALES.assign(units=[4, 3, 2, 1])  # other numbers, the same bytes count
+    _rewrite(data / changed, same_size, fmt=fmt)
+    assert dataset.cache_token() != before
+    after = dataset.cache_token()
+    # A new size alone (the mtime put back) counts too.
+    stat = os.stat(data / changed)
+    (data / changed).write_bytes((data / changed).read_bytes() + b"\n")
+    os.utime(data / changed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert dataset.cache_token() != after
+
+
+def test_cache_token_follows_files_a_glob_gains_and_a_parquet_folder_holds(data):
+    shards = CatalogDataset(name="sales", path="sales/*.csv")
+    before = shards.cache_token()
+    SALES.to_csv(data / "sales" / "2024-03.csv", index=False)
+    assert shards.cache_token() != before
+
+    folder = data / "sales.pq"
+    folder.mkdir()
+    SALES.to_parquet(folder / "part.0.parquet", index=False)
+    parquet = CatalogDataset(name="pq", path="sales.pq", format="parquet")
+    before = parquet.cache_token()
+    SALES.to_parquet(folder / "part.1.parquet", index=False)
+    assert parquet.cache_token() != before
+
+
+def test_cache_token_of_a_missing_refused_or_remote_path_is_still_a_token(data):
+    missing = CatalogDataset(name="m", path="nope.csv")
+    assert missing.cache_token() == CatalogDataset(name="m", path="nope.csv").cache_token()
+    remote = CatalogDataset(name="r", path="s3://bucket/sales/*.csv")
+    assert remote.cache_token()[-1] == ""  # no round trip to the store per run
+    with dask.config.set({"workbench.hosted": True, "workbench.datasets.roots": [str(data)]}):
+        outside = CatalogDataset(name="o", path="/etc/passwd")
+        with pytest.raises(DatasetError):
+            outside.to_dask()
+        assert outside.cache_token()[-1] == ""
+        inside = CatalogDataset(name="i", path="sales/*.csv")
+        assert inside.cache_token()[-1] != ""
+
+
 def test_catalog_path_and_allow_add_follow_config(tmp_path):
     with dask.config.set({"workbench.data-dir": str(tmp_path), "workbench.datasets.catalog": None,
                           "workbench.hosted": False, "workbench.datasets.allow-add": None}):

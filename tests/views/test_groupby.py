@@ -3,6 +3,7 @@ compare, history, sessions kept apart, and every bad input named in the issue.""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import dask.config
@@ -104,6 +105,28 @@ async def test_default_query_runs_then_comes_from_the_cache(view):
     # A changed query is not served from the cache.
     view.agg = "max"
     assert not (await view.run()).cached
+
+
+async def test_a_rewritten_csv_is_read_again_not_served_from_the_cache(view, catalog, tmp_path):
+    sales = tmp_path / "sales.csv"
+    pd.DataFrame({"store": ["a", "a", "b"], "amount": [1, 2, 10]}).to_csv(sales, index=False)
+    catalog.write_text(f"datasets:\n  sales: {{path: {sales}, format: csv}}\n")
+    view.datasets.reload(select="sales")
+    await settled(view.datasets)
+    view.param.update(group_by=["store"], value_columns=["amount"], agg="sum")
+    first = await view.run()
+    assert first.status == "done" and first.result["amount"].to_dict() == {"a": 3, "b": 10}
+    assert (await view.run()).cached  # unchanged file: the cache answers
+
+    # Other numbers, the same size; a second later, as a rewrite by hand would be.
+    modified = sales.stat().st_mtime_ns
+    pd.DataFrame({"store": ["a", "a", "b"], "amount": [5, 6, 70]}).to_csv(sales, index=False)
+    os.utime(sales, ns=(modified + 10**9, modified + 10**9))
+    second = await view.run()
+    assert second.status == "done" and not second.cached
+    assert second.result["amount"].to_dict() == {"a": 11, "b": 70}
+    third = await view.run()
+    assert third.cached and third.result["amount"].to_dict() == {"a": 11, "b": 70}
 
 
 async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
