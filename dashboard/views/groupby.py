@@ -383,8 +383,11 @@ class GroupByView(Viewer):
                                      sizing_mode="stretch_width")
 
     def __panel__(self):
+        hint = pn.pane.Markdown(
+            "Pick the columns, then **Run**: the cluster computes it, and the task stream "
+            "shows the work as it happens.", css_classes=["groupby-hint"], margin=(0, 10))
         form = pn.Column(
-            self._column_pickers,
+            hint, self._column_pickers,
             pn.Row(pn.widgets.Select.from_param(self.param.agg, label="Aggregation", width=150),
                    pn.widgets.Select.from_param(self.param.sort, label="Sort by", width=120),
                    pn.widgets.Checkbox.from_param(self.param.ascending, label="Ascending",

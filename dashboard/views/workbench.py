@@ -23,6 +23,7 @@ from .workspace import Workspace
 from . import url
 
 TITLE = "Dask Workbench"
+GROUPBY_TAB = 1
 
 
 class Workbench(Viewer):
@@ -53,7 +54,8 @@ class Workbench(Viewer):
             ("Group-by", self.groupby),
             ("Model search", ModelSearchView(**tab_params)),
             ("Explore", self.explore),
-            dynamic=True, sizing_mode="stretch_width",
+            # A first page opens where the work is: the workshop's query, ready to Run.
+            active=GROUPBY_TAB, dynamic=True, sizing_mode="stretch_width",
         )
         if in_server_session():
             pn.state.on_session_destroyed(self._on_session_destroyed)

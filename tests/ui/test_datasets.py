@@ -8,6 +8,7 @@ def test_pick_a_dataset_and_see_what_it_holds(proxied_app, page, tmp_path):
     page.goto(proxied_app.url)
     # Default: the real flights, summarised from one partition on the cluster.
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
+    page.locator(".bk-tab", has_text="Data").click()  # its first rows
     page.locator(".dataset-head").get_by_text("EWR").first.wait_for()
 
     page.locator("select").first.select_option("nyc-taxi")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.ui.conftest import POLL_MS, WAIT_MS, pane_frame, run_workshop_query, wait_for_bokeh
+from tests.ui.conftest import (POLL_MS, WAIT_MS, WORKSHOP_CODE, pane_frame, run_workshop_query,
+                               wait_for_bokeh)
 
 # Shadow roots hide the grid items from document.querySelector; Playwright's CSS pierces them.
 ITEM = ".grid-stack-item:has(iframe[title='{}'])"
@@ -134,3 +135,14 @@ def test_on_a_narrow_screen_the_panes_stack_below_the_work(proxied_app, page, ar
     assert stream.bounding_box()["y"] > run_button.bounding_box()["y"] + 100
     assert page.locator(".gutter").is_hidden()
     page.screenshot(path=str(artifacts / "workspace-narrow-1000.png"), full_page=True)
+
+
+def test_a_first_page_opens_on_the_workshop_query_with_a_hint(proxied_app, page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(proxied_app.url)
+    page.locator(".groupby-code").get_by_text(WORKSHOP_CODE).wait_for()
+    assert page.locator(".bk-tab.bk-active").inner_text() == "Group-by"
+    hint = page.locator(".groupby-hint").get_by_text(re.compile("then Run"))
+    hint.wait_for()
+    assert in_view(page, hint)
+    assert in_view(page, page.get_by_role("button", name="Run", exact=True))
