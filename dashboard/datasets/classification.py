@@ -30,7 +30,7 @@ class ClassificationDataset(Dataset):
 
     name = param.String(default="classification")
     description = param.String(default=(
-        "Synthetic: scikit-learn's make_classification; features f0.. and target y."))
+        "scikit-learn's make_classification; features f0.. and target y."))
     synthetic = param.Boolean(default=True, constant=True)
     target = param.String(default="y", allow_None=True)
     n_samples = param.Integer(default=10_000, bounds=(10, 10_000_000), doc="Rows.")

@@ -86,8 +86,8 @@ class TaxiDataset(Dataset):
     groupby = param.List(default=['passenger_count'], item_type=str)
     values = param.List(default=['tip_amount'], item_type=str)
     description = param.String(default=(
-        "Synthetic: NYC yellow-taxi trips with the 2019 schema and plausible "
-        "distributions (tips depend on fare and payment type), generated on the workers."))
+        "NYC yellow-taxi trips with the 2019 schema and plausible "
+        "distributions (tips depend on fare and payment type)."))
     synthetic = param.Boolean(default=True, constant=True)
     target = param.String(default="tip_amount", allow_None=True)
     groupby = param.List(default=["passenger_count", "payment_type"], item_type=str)

@@ -19,7 +19,7 @@ class TimeseriesDataset(Dataset):
     groupby = param.List(default=['name'], item_type=str)
     values = param.List(default=['x'], item_type=str)
     description = param.String(default=(
-        "Synthetic: dask.datasets.timeseries, random id/name/x/y rows at a fixed frequency."))
+        "dask.datasets.timeseries: random id/name/x/y rows at a fixed frequency."))
     synthetic = param.Boolean(default=True, constant=True)
     target = param.String(default="x", allow_None=True)
     groupby = param.List(default=["name"], item_type=str)

@@ -13,6 +13,9 @@ def test_pick_a_dataset_and_see_what_it_holds(proxied_app, page, tmp_path):
 
     page.locator("select").first.select_option("nyc-taxi")
     page.get_by_text("Synthetic data").wait_for()
+    description = page.locator(".dataset-description").evaluate(
+        "e => (e.shadowRoot || e).textContent")
+    assert description.count("Synthetic") == 1 and description.count("on the workers") == 1
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 10 ")).wait_for()
     page.locator(".dataset-schema").get_by_text("tip_amount").wait_for()
 
