@@ -18,6 +18,20 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 SERVE_TIMEOUT = 90  # seconds for a server (and its LocalCluster) to come up
 
 
+# Tiers, by folder: `python -m pytest -m "not (ui or faults or load or benchmark)"`
+# runs the fast tier alone; CI runs everything.
+TIERS = {"ui": "tests/ui/", "faults": "tests/faults/", "load": "tests/load/",
+         "benchmark": "tests/benchmarks/"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = str(item.fspath).replace(os.sep, "/")
+        for marker, folder in TIERS.items():
+            if folder in path:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -28,12 +28,6 @@ TASK_RECTS_JS = """(name) => {
 }"""
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/ui/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.ui)
-
-
 # Module scope: Playwright's sync API holds an event loop in this thread while it
 # runs, which would break the async tests collected after the browser tests.
 @pytest.fixture(scope="module")
