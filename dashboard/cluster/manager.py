@@ -159,9 +159,8 @@ class ClusterManager(param.Parameterized):
         running loop, so it must be asynchronous on that loop. A notebook's usual
         synchronous client runs on a thread of its own: the app then opens its own
         asynchronous client to the same scheduler and leaves the given one alone."""
-        return (client is not None and client.status == "running"
-                and getattr(client, "_asynchronous", False)
-                and client.loop.asyncio_loop is asyncio.get_running_loop())
+        # Client.asynchronous: made asynchronous=True, and its loop is this thread's.
+        return client is not None and client.status == "running" and client.asynchronous
 
     async def _watch(self) -> None:
         interval = config.get("connection.check-interval")

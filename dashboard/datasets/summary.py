@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import dask.dataframe as dd
 import pandas as pd
+from dask.base import tokenize
 from distributed import Client
 
 from ..cache import CACHE
@@ -57,4 +58,4 @@ async def _first_partition(client: Client, part: dd.DataFrame) -> tuple[int, int
         first = await client.compute(part)
         return len(first), int(first.memory_usage(deep=True).sum()), first.head(HEAD_KEPT)
 
-    return await CACHE.once(("first-partition", part._name), read)
+    return await CACHE.once(("first-partition", tokenize(part)), read)
