@@ -1,6 +1,7 @@
 """How a group-by result looks: the chart, the table, the figures and the history."""
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 
@@ -21,8 +22,22 @@ def progress(job: Job | None):
     return pn.Row(
         pn.indicators.Progress(value=value, max=max(job.total, 1), width=300,
                                css_classes=["groupby-progress"]),
-        pn.pane.Markdown(f"{job.done} / {job.total} tasks" if job.total else "submitting…",
-                         css_classes=["groupby-progress-text"]))
+        pn.pane.Markdown(progress_text(job), css_classes=["groupby-progress-text"]))
+
+
+def progress_text(job: Job, now: dt.datetime | None = None) -> str:
+    """Tasks done, time so far and, once some are done, a rough time left."""
+    if not job.total:
+        return "submitting…"
+    text = f"{job.done} / {job.total} tasks"
+    if job.started is None:
+        return text
+    elapsed = ((now or dt.datetime.now()) - job.started).total_seconds()
+    text += f" · {elapsed:.1f} s"
+    if 0 < job.done < job.total:
+        # Tasks done so far at the rate so far: rough, but it tells seconds from minutes.
+        text += f" · about {elapsed * (job.total - job.done) / job.done:.0f} s left"
+    return text
 
 
 def result(job: Job | None, compare: dict | None):

@@ -1,4 +1,4 @@
-"""The group-by chart says what it shows: its axes as a reader sees them (issue 17)."""
+"""The group-by chart and progress say what they show, as a reader sees them (issue 17)."""
 from __future__ import annotations
 
 import holoviews as hv
@@ -34,3 +34,16 @@ def test_several_values_are_grouped_bars_under_their_aggregation():
     # Each key's bars side by side, one per value column.
     assert sorted(tuple(map(str, f)) for f in figure.x_range.factors) == [
         ("EWR", "arr_delay"), ("EWR", "dep_delay"), ("JFK", "arr_delay"), ("JFK", "dep_delay")]
+
+
+def test_progress_says_time_so_far_and_a_rough_time_left():
+    import datetime as dt
+
+    from dashboard.jobs import Job
+    from dashboard.views.groupby_results import progress_text
+    started = dt.datetime(2026, 1, 1, 12, 0, 0)
+    job = Job(kind="groupby", status="running", done=0, total=0, started=started)
+    assert progress_text(job) == "submitting…"
+    job.param.update(done=10, total=40)
+    assert progress_text(job, now=started + dt.timedelta(seconds=5)) == (
+        "10 / 40 tasks · 5.0 s · about 15 s left")
