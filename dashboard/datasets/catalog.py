@@ -23,8 +23,6 @@ import inspect
 import json
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import param
 from fsspec.implementations.local import LocalFileSystem
 
 from .. import config
+from .atomic import publish, temporary_sibling
 from .base import Dataset, DatasetError
 from .errors import explain
 from .paths import confine_files, files_token, glob_prefix, has_glob, is_local, resolve_local
@@ -226,12 +225,7 @@ def parquet_target(dataset: CatalogDataset) -> Path:
 
 def _publish(_written, tmp: str, target: str) -> str:
     # Runs after every partition is written: readers never see a half-written folder.
-    try:
-        os.rename(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not os.path.isdir(target):  # a real failure, not another writer finishing first
-            raise
+    publish(tmp, target)
     return target
 
 
@@ -248,7 +242,7 @@ def convert_to_parquet(dataset: CatalogDataset, target_dir=None, name: str | Non
         raise DatasetError(f"Dataset '{dataset.name}': {target} already exists; remove it or "
                            "choose another folder for the Parquet copy.")
     ddf = dataset.to_dask()
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp = temporary_sibling(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         written = ddf.to_parquet(str(tmp), compute=False, write_index=False)

@@ -7,18 +7,25 @@ atomically under a lock, so a failure leaves the previous catalog as it was.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
+from filelock import FileLock, Timeout
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor, SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.tokens import CommentToken
 
 from .. import config
+from .atomic import replacing
 from .base import DatasetError
 from .catalog import (ENTRY_KEYS, FORMATS, NAME, TOP_KEYS, CatalogDataset, _did_you_mean,
                       check_read_options, infer_format)
+
 
 def catalog_path() -> Path:
     """The configured catalog file (``datasets.catalog``), else ``<data-dir>/catalog.yml``."""
@@ -32,74 +39,55 @@ def adding_allowed() -> bool:
     return (not config.hosted()) if allowed is None else bool(allowed)
 
 
-class _Mapping(dict):
-    """A YAML mapping that remembers the line of each key and the keys given twice."""
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, made to go on past a repeated key.
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lines: dict = {}
-        self.duplicates: list[tuple] = []  # (key, first line, repeated line)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps the *first* of duplicate keys and records the others.
-
-    Plain YAML loading silently keeps the last one, so a second ``sales:`` entry
-    would replace the first without a word.
+    ruamel finds the repeat (``DuplicateKeyError``); stopping there would hide every good
+    entry behind one slip. The *first* value is kept (not YAML's silent last one) and the
+    repeat recorded on its mapping as ``(key, first line, repeated line)``. Unknown tags
+    (``!!python/...``, ``!foo``) are refused, as a safe loader does, rather than kept.
     """
 
-    def construct_mapping(self, node, deep=False):
-        own = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
-        self.flatten_mapping(node)  # "<<" merge keys come first, own keys override them
-        merged = node.value[:len(node.value) - len(own)]
-        mapping = _Mapping()
-        for key_node, value_node in merged:
-            mapping[self.construct_object(key_node, deep=True)] = \
-                self.construct_object(value_node, deep=deep)
-        for key_node, value_node in own:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError as e:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    "found unhashable key", key_node.start_mark) from e
-            line = key_node.start_mark.line + 1
-            if key in mapping.lines:
-                mapping.duplicates.append((key, mapping.lines[key], line))
-                continue
-            mapping.lines[key] = line
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-    def construct_yaml_map(self, node):
-        data = _Mapping()
-        yield data
-        value = self.construct_mapping(node)
-        data.update(value)
-        data.lines, data.duplicates = value.lines, value.duplicates
+    def check_mapping_key(self, node, key_node, mapping, key, value) -> bool:
+        try:
+            return super().check_mapping_key(node, key_node, mapping, key, value)
+        except DuplicateKeyError as e:
+            repeat = (key, _line(mapping, key), e.problem_mark.line + 1)
+            mapping.duplicates = [*getattr(mapping, "duplicates", []), repeat]
+            return False
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Constructor.add_constructor(None, SafeConstructor.construct_undefined)
+
+
+def _yaml() -> YAML:
+    """A round-trip YAML instance (not thread-safe, so one per use)."""
+    handler = YAML(typ="rt")
+    handler.Constructor = _Constructor
+    handler.preserve_quotes = True  # a rewrite keeps the user's "quoted" values quoted
+    handler.width = 4096  # and never re-folds their long lines
+    return handler
 
 
 def _parse(text: str, source) -> object:
-    """The YAML document, or DatasetError with the line of the problem."""
+    """The YAML document (comments and order kept), or DatasetError with the line of the
+    problem."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as e:
+        return _yaml().load(text)
+    except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = e.problem or e.context
         raise DatasetError(f"The catalog {source} is not valid YAML ({where}{problem}); no "
                            "dataset could be read from it.") from e
-    except (yaml.YAMLError, RecursionError) as e:
+    except (YAMLError, RecursionError) as e:
         raise DatasetError(f"The catalog {source} is not valid YAML ({e}); no dataset could "
                            "be read from it.") from e
 
 
 def _plain(value, memo=None):
-    """Plain dicts and lists (what yaml.safe_dump and param expect); shared parts stay shared."""
+    """Plain dicts, lists and scalars (what param and the readers expect); shared parts
+    stay shared. ruamel's scalar subclasses only remember how a value was written."""
     memo = {} if memo is None else memo
     if id(value) in memo:
         return memo[id(value)]
@@ -111,11 +99,20 @@ def _plain(value, memo=None):
         out = memo[id(value)] = []
         out.extend(_plain(v, memo) for v in value)
         return out
+    if isinstance(value, (bool, ScalarBoolean)):
+        return bool(value)
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
     return value
 
 
 def _line(mapping, key) -> int | None:
-    return getattr(mapping, "lines", {}).get(key)
+    """The line of ``key`` in a parsed mapping (None for keys brought in by ``<<``)."""
+    try:
+        return mapping.lc.key(key)[0] + 1
+    except (AttributeError, KeyError, TypeError):
+        return None
 
 
 def _entries(doc, source) -> tuple[dict, list[str]]:
@@ -259,16 +256,6 @@ def _duplicates(value) -> list[tuple]:
     return found
 
 
-def _header(text: str) -> str:
-    """The leading comment block of a catalog, kept when the file is rewritten."""
-    lines = []
-    for line in text.splitlines(keepends=True):
-        if line.strip() and not line.lstrip().startswith("#"):
-            break
-        lines.append(line)
-    return "".join(lines)
-
-
 def _clean(entry: dict) -> dict:
     """The entry as it is saved: known keys in a fixed order, empty ones left out."""
     out = {key: _plain(entry[key]) for key in ENTRY_KEYS
@@ -278,49 +265,77 @@ def _clean(entry: dict) -> dict:
     return out
 
 
+def _commented(value):
+    """``value`` as ruamel's round-trip types, which can carry comments."""
+    if isinstance(value, dict):
+        return CommentedMap((k, _commented(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_commented(v) for v in value)
+    return value
+
+
+def _last_value(node) -> tuple | None:
+    """Where ruamel keeps the comment after the deepest last value of ``node``:
+    ``(comment items, key, slot)``; None for an empty or flow-style node."""
+    found = None
+    while isinstance(node, (CommentedMap, CommentedSeq)) and node and \
+            not node.fa.flow_style():
+        if isinstance(node, dict):  # keys brought in by "<<" have no line and no comments
+            key = ([k for k in node if _line(node, k) is not None] or list(node))[-1]
+        else:
+            key = len(node) - 1
+        found = (node.ca.items, key, 2 if isinstance(node, dict) else 0)
+        node = node[key]
+    return found
+
+
+def _append(entries: CommentedMap, name: str, entry: dict) -> None:
+    """Put ``name: entry`` last in ``entries``, below the comments that ended the list.
+
+    ruamel hangs the comment lines after the last entry on that entry's deepest value;
+    left there they would come out between the old last entry and the new one.
+    """
+    before = _last_value(entries)
+    entries[name] = _commented(entry)
+    after = _last_value(entries[name])
+    if before is None or after is None:
+        return
+    items, key, slot = before
+    token = (items.get(key) or [None] * 4)[slot]
+    line_end, newline, following = (token.value if token else "").partition("\n")
+    if "#" not in following:
+        return
+    token.value = line_end + newline  # a comment on the old last line stays there
+    items, key, slot = after
+    items.setdefault(key, [None] * 4)[slot] = CommentToken("\n" + following, token.start_mark)
+
+
+# Long enough for any real rewrite; a stuck writer elsewhere becomes a sentence, not a hang.
+LOCK_TIMEOUT = 30
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
     """Serialise writers of one catalog (threads and processes) with a lock file beside it."""
+    lock = FileLock(path.parent / f".{path.name}.lock", timeout=LOCK_TIMEOUT)
     try:
-        import fcntl
-    except ImportError:  # Windows: atomic replace still protects readers
+        lock.acquire()
+    except Timeout as e:  # a TimeoutError, so an OSError: caught first
+        raise DatasetError(f"The catalog {path} is being changed by someone else; try again "
+                           "in a moment. Nothing was added.") from e
+    except OSError as e:
+        raise DatasetError(f"The catalog {path} cannot be locked for writing "
+                           f"({e.strerror or e}); nothing was added.") from e
+    try:
         yield
-        return
-    with open(path.parent / f".{path.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: a temp file in the same folder, fsync, os.replace.
-
-    Readers see the old file or the new one, never half of one; on failure the
-    old file is untouched and the temp file removed.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a new catalog from others
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+def _dump(doc) -> str:
+    out = io.StringIO()
+    _yaml().dump(doc, out)
+    return out.getvalue()
 
 
 def add_to_catalog(path, name: str, entry: dict, reserved: Iterable[str] = ()) -> CatalogDataset:
@@ -328,8 +343,8 @@ def add_to_catalog(path, name: str, entry: dict, reserved: Iterable[str] = ()) -
 
     Refuses (DatasetError) a bad name or entry, a name already in the catalog or in
     ``reserved`` (e.g. the built-in datasets), and a catalog that cannot be parsed
-    or repeats a key (rewriting it would lose data). The other entries are kept;
-    comments other than the leading block are not.
+    or repeats a key (rewriting it would lose data). Everything else in the file,
+    comments, order and entries this app cannot read included, is kept.
     """
     path = Path(os.path.realpath(Path(path).expanduser()))  # a symlinked catalog stays a link
     dataset = dataset_from_entry(name, entry)
@@ -351,35 +366,37 @@ def add_to_catalog(path, name: str, entry: dict, reserved: Iterable[str] = ()) -
             raise DatasetError(f"The catalog {path} cannot be read ({e}); nothing was "
                                "added.") from e
         doc = _parse(text, path) if text.strip() else None
-        if doc is None:
-            doc = {}
         # Unknown keys and bad entries elsewhere are kept as they are; only a shape
         # that cannot take a new entry, or repeated keys, stop the add.
-        if not isinstance(doc, dict) or not isinstance(doc.get("datasets") or {}, dict):
+        if doc is not None and (not isinstance(doc, dict)
+                                or not isinstance(doc.get("datasets") or {}, dict)):
             raise DatasetError(f"The catalog {path} must be fixed before a dataset can be "
                                "added: it should be a mapping starting with 'datasets:'.")
-        entries = doc.get("datasets") or {}
         for key, first, again in _duplicates(doc):
             raise DatasetError(f"The catalog {path} repeats the key '{key}' (lines {first} and "
                                f"{again}); fix it before adding a dataset, so that saving "
                                "does not drop one of them.")
+        entries = (doc or {}).get("datasets") or {}
         if name in entries or name in set(reserved):
             where = (f"already in {path}" if name in entries
                      else "already taken by a built-in dataset")
             raise DatasetError(f"A dataset named '{name}' is {where}; choose another name.")
-        doc = _plain(doc)
-        doc["datasets"] = {**(doc.get("datasets") or {}), name: _clean(entry)}
         try:
-            new_text = _header(text) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
-                                                      default_flow_style=False)
-        except yaml.YAMLError as e:
+            if doc is None:  # empty, or only comments: keep them, start the mapping below
+                head = text if not text or text.endswith("\n") else text + "\n"
+                new_text = head + _dump({"datasets": {name: _clean(entry)}})
+            else:
+                if not isinstance(doc.get("datasets"), CommentedMap) or not entries:
+                    doc["datasets"] = entries = CommentedMap()  # `datasets:` bare or `{}`
+                _append(entries, name, _clean(entry))
+                new_text = _dump(doc)
+        except YAMLError as e:
             raise DatasetError(f"Dataset '{name}' cannot be saved in {path}: its options may "
                                "only hold text, numbers, true/false, lists and mappings.") from e
         try:
-            write_atomically(path, new_text)
+            with replacing(path) as tmp:
+                tmp.write_text(new_text, encoding="utf-8")
         except OSError as e:
             raise DatasetError(f"The catalog {path} could not be written ({e.strerror or e}); "
                                "it was left unchanged.") from e
     return dataset
-
-

@@ -8,9 +8,6 @@ file. Nothing here is committed; it is made on first use.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -18,6 +15,7 @@ import pandas as pd
 import param
 
 from .. import config
+from .atomic import replacing
 from .base import Dataset, DatasetError
 from .paths import files_token
 
@@ -48,17 +46,9 @@ def with_date(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_atomically(target: Path, write) -> None:
-    """Run ``write(tmpdir)`` then rename the folder to ``target``; losing a race is fine."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    """Run ``write(tmpdir)`` then publish the folder as ``target``; losing a race is fine."""
+    with replacing(target, folder=True) as tmp:
         write(tmp)
-        os.rename(tmp, target)
-    except OSError:
-        if not target.is_dir():  # a real failure, not another process finishing first
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _source() -> pd.DataFrame:

@@ -1,13 +1,16 @@
 """The YAML catalog: parsing, validation, format inference and atomic adds."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import dask
 import pandas as pd
 import pytest
 import yaml
+from filelock import FileLock
 
 from dashboard.datasets import catalog_file as catalog_module
 from dashboard.datasets.base import DatasetError
@@ -374,6 +377,95 @@ def test_concurrent_adds_all_land(tmp_path):
         t.join()
     assert errors == []
     assert sorted(load_catalog(catalog)[0]) == sorted(f"d{i}" for i in range(12))
+
+
+def _add_several(catalog: str, names: list[str]) -> None:
+    # Runs in a child process: one writer among several.
+    for name in names:
+        add_to_catalog(catalog, name, {"path": f"{name}.csv"})
+
+
+def test_concurrent_adds_from_processes_all_land(tmp_path):
+    catalog = tmp_path / "catalog.yml"
+    write(catalog, "# shared by four writers\ndatasets:\n  first: {path: first.csv}\n")
+    batches = [[f"p{p}-{i}" for i in range(5)] for p in range(4)]
+    spawn = multiprocessing.get_context("spawn")  # no fork of a threaded test process
+    with ProcessPoolExecutor(len(batches), mp_context=spawn) as pool:
+        for done in [pool.submit(_add_several, str(catalog), batch) for batch in batches]:
+            done.result(timeout=120)
+    datasets, errors = load_catalog(catalog)
+    assert errors == []
+    assert sorted(datasets) == sorted(["first", *(n for batch in batches for n in batch)])
+    assert catalog.read_text().startswith("# shared by four writers\ndatasets:\n  first:")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_add_keeps_every_comment_quote_and_the_order_of_the_other_entries(data):
+    text = """\
+# Team datasets -- keep sorted.
+
+datasets:
+  # The monthly shards; ask Ana before changing.
+  zeta: {path: sales/*.csv, description: "Sales: all months"}   # flow style kept
+  alpha:
+    path: sales.parquet       # the converted copy
+    read_options: {columns: [store, amount], blocksize: 1.50e6}
+  broken: {path: b.csv, fromat: csv}  # left for its owner to fix
+# end of the list
+"""
+    catalog = write(data / "catalog.yml", text)
+    add_to_catalog(catalog, "new", {"path": "sales/2024-01.csv", "groupby": ["store"]})
+    rewritten = catalog.read_text()
+    old_part, _, _ = text.partition("# end of the list")
+    assert rewritten.startswith(old_part)  # every byte before the new entry, as the user wrote it
+    assert rewritten.endswith("# end of the list\n")
+    assert "  new:\n    path: sales/2024-01.csv\n    groupby:\n    - store\n" in rewritten
+    assert list(yaml.safe_load(rewritten)["datasets"]) == ["zeta", "alpha", "broken", "new"]
+    datasets, errors = load_catalog(catalog)
+    assert sorted(datasets) == ["alpha", "new", "zeta"]
+    assert len(errors) == 1 and "unknown key 'fromat'" in errors[0]
+    # Values come back as plain Python, not ruamel's formatting-aware subclasses.
+    options = datasets["alpha"].read_options
+    assert options == {"columns": ["store", "amount"], "blocksize": 1.5e6}
+    assert type(options["blocksize"]) is float
+    assert type(datasets["zeta"].description) is str
+
+
+def test_repeated_keys_anywhere_in_an_entry_stop_an_add_with_their_lines(tmp_path):
+    catalog = write(tmp_path / "catalog.yml", "datasets:\n  a:\n    path: a.csv\n"
+                    "    read_options: {sep: ',', sep: ';'}\n")
+    before = catalog.read_bytes()
+    with pytest.raises(DatasetError) as info:
+        add_to_catalog(catalog, "b", {"path": "b.csv"})
+    assert str(info.value) == (f"The catalog {catalog} repeats the key 'sep' (lines 4 and 4); "
+                               "fix it before adding a dataset, so that saving does not drop "
+                               "one of them.")
+    assert catalog.read_bytes() == before
+
+
+def test_a_tag_is_refused_with_its_line_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    catalog = write(tmp_path / "catalog.yml", "datasets:\n  good: {path: a.csv}\n"
+                    f"  x: !!python/object/apply:os.system ['touch {marker}']\n")
+    datasets, errors = load_catalog(catalog)
+    assert datasets == {} and not marker.exists()
+    assert errors == [f"The catalog {catalog} is not valid YAML (line 3, column 6: could not "
+                      "determine a constructor for the tag "
+                      "'tag:yaml.org,2002:python/object/apply:os.system'); no dataset could be "
+                      "read from it."]
+
+
+def test_a_busy_catalog_is_a_sentence_not_a_hang(tmp_path, monkeypatch):
+    catalog = write(tmp_path / "catalog.yml", "datasets: {}\n")
+    monkeypatch.setattr(catalog_module, "LOCK_TIMEOUT", 0.2)
+    with FileLock(tmp_path / ".catalog.yml.lock"):  # another writer holds it
+        with pytest.raises(DatasetError) as info:
+            add_to_catalog(catalog, "a", {"path": "a.csv"})
+    assert str(info.value) == (f"The catalog {catalog} is being changed by someone else; try "
+                               "again in a moment. Nothing was added.")
+    assert catalog.read_text() == "datasets: {}\n"
+    add_to_catalog(catalog, "a", {"path": "a.csv"})
+    assert list(load_catalog(catalog)[0]) == ["a"]
 
 
 def test_a_symlinked_catalog_stays_a_link(tmp_path):
