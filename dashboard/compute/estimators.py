@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
@@ -24,6 +25,7 @@ from sklearn.svm import SVC, SVR
 from sklearn.utils._param_validation import Hidden, InvalidParameterError, StrOptions
 
 from ..jobs import JobError
+from .groupby import is_number_dtype
 
 # A range may not expand past this: a typo like logspace(-3, 3, 50000) is refused.
 MAX_RANGE = 1000
@@ -74,6 +76,11 @@ class EstimatorKind:
     def make(self) -> BaseEstimator:
         return self.cls(**self.fixed)
 
+    def unsearched(self, name: str) -> Any:
+        """The value every candidate has for ``name`` when the grid leaves it out:
+        the fixed setting, else scikit-learn's default."""
+        return self.make().get_params()[name]
+
     def hyper(self, name: str) -> Hyper:
         for hyper in self.hypers:
             if hyper.name == name:
@@ -93,6 +100,7 @@ class EstimatorKind:
         return sorted(options - set(hyper.exclude))
 
     def code(self) -> str:
+        """The estimator as constructed for every candidate, fixed settings included."""
         args = ", ".join(f"{k}={v!r}" for k, v in self.fixed.items())
         return f"{self.name}({args})"
 
@@ -110,7 +118,7 @@ ESTIMATORS: dict[str, EstimatorKind] = {kind.name: kind for kind in (
         Hyper("C", "real", "0.001, 10.0"), Hyper("kernel", "choice", ("rbf", "poly"),
                                                   exclude=("precomputed",)),
         Hyper("shrinking", "boolean"), Hyper("gamma", "mixed"), Hyper("degree", "integer"),
-    ), fixed={"gamma": "auto", "random_state": 0, "probability": True}, cost_exponent=1.6),
+    ), fixed={"gamma": "auto", "probability": True, "random_state": 0}, cost_exponent=1.6),
     EstimatorKind("LogisticRegression", LogisticRegression, "classification", (
         Hyper("C", "real", "logspace(-3, 2, 6)"), Hyper("l1_ratio", "real"),
         Hyper("solver", "choice"), Hyper("class_weight", "choice"),
@@ -138,6 +146,34 @@ ESTIMATORS: dict[str, EstimatorKind] = {kind.name: kind for kind in (
 
 CLASSIFIERS = [name for name, kind in ESTIMATORS.items() if kind.task == "classification"]
 REGRESSORS = [name for name, kind in ESTIMATORS.items() if kind.task == "regression"]
+# What a fresh search uses. A forest for classes: no scale troubles it, where the seed
+# grid's poly SVC never converges on raw columns (C=10, degree 3, values up to 16).
+# Ridge for numbers: it fits a sample of any dataset in a blink, where SVR on raw
+# columns (minutes since midnight, miles) can take minutes. The seed's data, on a
+# unit scale, gets the seed's SVC (see the Model search tab).
+DEFAULT_ESTIMATOR = {"classification": "RandomForestClassifier", "regression": "Ridge"}
+
+
+def target_task(dtype: str, sample: Sequence = ()) -> str:
+    """What a target column asks for, from its dtype and a few of its values.
+
+    Text, categories and booleans are classes; floats are measurements. Integers
+    are classes when the sample repeats a value (codes such as 0/1, a few labels),
+    else counts or measurements (flight numbers, distances).
+    """
+    if not is_number_dtype(dtype):
+        return "classification"
+    if pd.api.types.is_integer_dtype(pd.api.types.pandas_dtype(dtype)):
+        values = [v for v in sample if not pd.isna(v)]
+        if values and len(set(values)) < len(values):
+            return "classification"
+    return "regression"
+
+
+def default_estimator(dtype: str, sample: Sequence = ()) -> str:
+    """The estimator a fresh search uses for a target of ``dtype`` whose first values
+    are ``sample``."""
+    return DEFAULT_ESTIMATOR[target_task(dtype, sample)]
 
 
 def estimator_kind(name: str) -> EstimatorKind:

@@ -23,17 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from distributed import as_completed
 from distributed.client import FutureCancelledError
 from sklearn.base import is_classifier
 from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv, train_test_split
 from sklearn.utils.multiclass import type_of_target
 
-from .. import config
 from ..jobs import JobContext
 from .estimators import SearchError, check_grid, estimator_kind
 from .fits import fit_and_score
+from .search_code import grid_search_code
+# prepare_data is imported from here by the benchmarks, as before the split.
+from .search_data import (check_rows, prepare_data, sample_fraction, setting,  # noqa: F401
+                          training_frame)
 from .search_results import LocalRun, SearchResults
 
 SEED_SMALL_GRID = {"C": [0.001, 10.0], "kernel": ["rbf", "poly"]}
@@ -43,11 +45,6 @@ SCORINGS = {
     "classification": ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "neg_log_loss"],
     "regression": ["r2", "neg_mean_squared_error", "neg_mean_absolute_error"],
 }
-
-
-def setting(key: str, default):
-    """``workbench.search.<key>`` with the default it has when the YAML does not set it."""
-    return config.get(f"search.{key}", default)
 
 
 @dataclass(frozen=True)
@@ -96,56 +93,8 @@ class SearchSpec:
             raise SearchError(f"The held-out share must be between 0 and 0.5; got {self.holdout}.")
 
     def code(self) -> str:
-        """The search as a scikit-learn user would write it."""
-        grid = {k: list(v) for k, v in self.grid.items()}
-        scoring = f", scoring={self.scoring!r}" if self.scoring else ""
-        return f"GridSearchCV({self.kind.code()}, {grid}, cv={self.cv}{scoring})"
-
-
-def training_frame(ddf, target: str | None, features: Sequence[str]):
-    """The lazy columns a search needs; computing it brings them to the server."""
-    if not target:
-        raise SearchError("Choose a target column.")
-    if target not in ddf.columns:
-        raise SearchError(f"The target column '{target}' is not in the dataset.")
-    features = [f for f in features if f != target]
-    if not features:
-        raise SearchError("Choose at least one feature column (other than the target).")
-    missing = [f for f in features if f not in ddf.columns]
-    if missing:
-        raise SearchError(f"Feature columns not in the dataset: {', '.join(missing)}.")
-    return ddf[[*features, target]]
-
-
-def prepare_data(frame: pd.DataFrame, target: str, features: Sequence[str],
-                 encode: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Feature matrix, target and feature names; refuses what no estimator can fit."""
-    features = [f for f in features if f != target]
-    X = frame[features]
-    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
-    if text and not encode:
-        raise SearchError(
-            f"Feature columns {_names(text)} are not numeric. Tick 'Encode categorical "
-            "features' to one-hot encode them, or leave them out of the features.")
-    if text:
-        X = pd.get_dummies(X, columns=text, dummy_na=False, dtype=float)
-    missing = X.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
-        counts = ", ".join(f"'{c}' ({n:,} rows)" for c, n in missing.items())
-        raise SearchError(f"Feature columns have missing values: {counts}. Fill or drop those "
-                          "rows in the data, or leave the columns out of the features.")
-    y = frame[target]
-    if y.isna().any():
-        raise SearchError(f"The target '{target}' has {int(y.isna().sum()):,} missing values; "
-                          "drop those rows or choose another target.")
-    if len(frame) < 2:
-        raise SearchError("The data has fewer than two rows; a search needs more.")
-    return X.to_numpy(dtype=float), y.to_numpy(), list(X.columns)
-
-
-def _names(columns: Sequence[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns)
+        """The search as one scikit-learn call (``search_code`` writes all of it)."""
+        return grid_search_code(self)
 
 
 @dataclass
@@ -353,22 +302,21 @@ class NeedsConfirmation(SearchError):
 
 
 async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[str],
-                 spec: SearchSpec, *, encode: bool = False, rows_estimate: int | None = None,
+                 spec: SearchSpec, *, encode: bool = False, dropna: bool = False,
+                 rows: int | None = None, rows_estimate: int | None = None,
                  confirmed: bool = False, compare: bool = False,
                  on_update: Callable[[SearchResults], None] | None = None,
                  run_id: str | None = None) -> SearchResults:
     """A whole search as a job's work: load and check the data, ask if huge, fit, compare.
 
-    Every refusal (a bad value, bad data, a grid to confirm) is raised before
-    any fit is dispatched.
+    About ``rows`` rows are searched, a seeded sample when the dataset has more
+    (``rows_estimate``); None or 0 searches every row. Every refusal (a bad value,
+    bad data, a grid to confirm) is raised before any fit is dispatched.
     """
     spec.check()
-    max_rows = setting("max-rows", 1_000_000)
-    if rows_estimate is not None and rows_estimate > max_rows:
-        raise SearchError(
-            f"This dataset has about {rows_estimate:,} rows; a search loads its rows into "
-            f"memory, up to {max_rows:,} (search.max-rows). Choose a smaller dataset.")
-    (frame,) = await ctx.compute(training_frame(ddf, target, features))
+    check_rows(rows, rows_estimate)
+    fraction = sample_fraction(rows, rows_estimate)
+    (frame,) = await ctx.compute(training_frame(ddf, target, features, fraction, dropna))
     X, y, names = prepare_data(frame, target, features, encode)
     plan = plan_search(spec, X, y, names)
     limit = setting("compare-max-fits", 100)

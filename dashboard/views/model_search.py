@@ -9,44 +9,26 @@ import param
 from dask.base import tokenize
 from panel.viewable import Viewer
 
-from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, EstimatorKind,
-                                  SearchError, parse_grid)
+from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, SearchError,
+                                  default_estimator, parse_grid, target_task)
 from ..compute.groupby import is_number_dtype
-from ..compute.search import (SCORINGS, SEED_LARGE_GRID, SEED_SMALL_GRID, NeedsConfirmation,
-                              SearchSpec, search)
+from ..compute.search import SCORINGS, NeedsConfirmation, SearchSpec, search
+from ..compute.search_code import search_code
+from ..compute.search_data import default_features, sample_fraction, text_features
 from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import model_search_results as show
+from . import model_search_form as form
 from . import model_search_link as link
 from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
-from .text_choice import TextChoice
 
 KIND = "search"
-SEED_DATASET = "classification"
-PRESETS = {"Seed small grid (2 × 2)": SEED_SMALL_GRID,
-           "Seed large grid (36 candidates)": SEED_LARGE_GRID}
-HINTS = {
-    "real": "Numbers separated by commas, or logspace(-3, 1, 5) / linspace(0, 1, 5).",
-    "integer": "Whole numbers separated by commas, None, or range(1, 10, 2).",
-    "mixed": "Numbers or words (as scikit-learn allows) separated by commas.",
-}
-
-
-def grid_form(kind: EstimatorKind) -> param.Parameterized:
-    """A Parameterized holding the grid editor's entries for one estimator, one param each."""
-    params = {}
-    for hyper in kind.hypers:
-        if hyper.kind in ("choice", "boolean"):
-            params[hyper.name] = param.ListSelector(
-                default=link.default_entry(hyper), objects=kind.choices(hyper.name),
-                doc=f"Values of {hyper.name} to try; none: its default.")
-        else:
-            params[hyper.name] = param.String(default=link.default_entry(hyper),
-                                              doc=HINTS[hyper.kind])
-    return param.parameterized_class(f"{kind.name}Grid", params)(name=f"{kind.name} grid")
+PRESETS = form.PRESETS
+# How long Run waits for the dataset's columns when clicked while they are read.
+SCHEMA_WAIT = 120
 
 
 class ModelSearchView(Viewer):
@@ -56,7 +38,9 @@ class ModelSearchView(Viewer):
     jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
 
     estimator = param.Selector(default="SVC", objects=CLASSIFIERS, doc=(
-        "The estimator; regressors are offered when the target is numeric."))
+        "The estimator; new data gets one that fits its target (a forest for classes, Ridge "
+        "for numbers, the seed's SVC on the seed's data); regressors are offered when the "
+        "target is numeric."))
     grid = param.ClassSelector(class_=param.Parameterized, doc=(
         "The grid editor's entries for the chosen estimator."))
     cv = param.Integer(default=2, bounds=(2, 20), doc="CV folds (stratified for classifiers).")
@@ -65,9 +49,18 @@ class ModelSearchView(Viewer):
     holdout = param.Number(default=0.2, bounds=(0, 0.5), step=0.05, doc=(
         "Share of rows kept out of the search to score the refit best model; "
         "0 searches all rows (as the seed did)."))
-    target = param.Selector(default=None, objects=[], allow_None=True, doc="Target column.")
-    features = param.ListSelector(default=[], objects=[], doc="Feature columns.")
+    target = param.Selector(default=None, objects=[], allow_None=True, doc=(
+        "Target column; the dataset suggests one, and the estimator follows its kind."))
+    features = param.ListSelector(default=[], objects=[], doc=(
+        "Feature columns; the numeric ones but the target by default."))
     encode = param.Boolean(default=False, doc="One-hot encode non-numeric feature columns.")
+    dropna = param.Boolean(default=True, doc=(
+        "Drop rows with a missing target or feature value before searching."))
+    rows = param.Integer(default=10_000, bounds=(0, None), doc=(
+        "Rows to search: a seeded random sample of about this many when the dataset has "
+        "more; 0 searches every row."))
+    code = param.String(default="", doc=(
+        "The search as scikit-learn and Dask code, written by the view from its settings."))
     heat_x = param.Selector(default=None, objects=[], allow_None=True, doc="Heatmap x axis.")
     heat_y = param.Selector(default=None, objects=[], allow_None=True, doc="Heatmap y axis.")
 
@@ -83,17 +76,21 @@ class ModelSearchView(Viewer):
         self._dtypes: dict[str, str] = {}
         self._asked_compare = False
         self._heat_defaults = (None, None)  # the axes a run picks by itself
+        self._preset: str | None = None  # a seed preset (PRESETS) waiting for its columns
         self._link = url.QueryLink(link.KEYS, "model search", lambda: link.state(self))
         self.param.watch(self._link.write, list(link.KEYS))
+        self.param.watch(self._update_code, ["estimator", "grid", "cv", "scoring", "holdout",
+                                             "target", "features", "encode", "dropna", "rows"])
         self._on_estimator()
         self._buttons = {}
-        for label, action, style in (("Run search", self.run, "primary"),
-                                     ("Compare with local", self.compare, "default"),
-                                     ("Cancel", self.cancel, "warning"),
-                                     ("Run anyway", self.run_confirmed, "danger"),
-                                     *((name, self._preset_action(name), "light")
-                                       for name in PRESETS)):
-            button = pn.widgets.Button(label=label, color=style,
+        for label, action, color, variant in (
+                ("Run search", self.run, "primary", "solid"),
+                ("Compare with local", self.compare, "default", "solid"),
+                ("Cancel", self.cancel, "warning", "solid"),
+                ("Run anyway", self.run_confirmed, "danger", "solid"),
+                # The presets fill in the form: outlined buttons, not plain text.
+                *((name, self._preset_action(name), "primary", "outline") for name in PRESETS)):
+            button = pn.widgets.Button(label=label, color=color, variant=variant,
                                        css_classes=[_css(label)])
             button.on_click(action)
             self._buttons[label] = button
@@ -120,39 +117,67 @@ class ModelSearchView(Viewer):
 
     def _on_schema(self, *_) -> None:
         summary = self.datasets.summary
-        if summary is None or summary.columns == self._dtypes:
+        if summary is None:
             return
-        self._dtypes = dtypes = summary.columns
-        columns = list(dtypes)
-        self.param.target.objects = columns
-        self.param.features.objects = columns
-        default = self.datasets.dataset.target
-        target = default if default in columns else (
-            self.target if self.target in columns else None)
-        self.param.update(target=target, features=[c for c in columns if c != target])
-        self._on_target()
-        if self._link.pending:  # a shared link's columns can be checked now
-            link.apply(self, columns)
+        if summary.columns != self._dtypes:
+            self._dtypes = dtypes = summary.columns
+            columns = list(dtypes)
+            self.param.target.objects = columns
+            self.param.features.objects = columns
+            default = self.datasets.dataset.target
+            target = default if default in columns else (
+                self.target if self.target in columns else None)
+            self.param.update(target=target, features=default_features(dtypes, target))
+            self._on_target()
+            if target is not None:  # new data: what a fresh page would pick
+                self.estimator = self.suggested_estimator()
+            if self._link.pending:  # a shared link's columns can be checked now
+                link.apply(self, columns)
+        if self._preset is not None:
+            form.apply_seed(self)
+        self._update_code()
 
     @param.depends("target", watch=True)
     def _on_target(self) -> None:
-        numeric = is_number_dtype(self._dtypes.get(self.target, ""))
-        self.param.estimator.objects = CLASSIFIERS + (REGRESSORS if numeric else [])
-        if self.estimator not in self.param.estimator.objects:
+        dtype = self._dtypes.get(self.target, "")
+        self.param.estimator.objects = CLASSIFIERS + (REGRESSORS if is_number_dtype(dtype)
+                                                      else [])
+        if self.target is not None and ESTIMATORS[self.estimator].task != target_task(
+                dtype, self._target_sample()):
+            self.estimator = self.suggested_estimator()
+        elif self.estimator not in self.param.estimator.objects:
             self.estimator = CLASSIFIERS[0]
         if self.target in self.features:
             self.features = [f for f in self.features if f != self.target]
+
+    def suggested_estimator(self) -> str:
+        """What a fresh page picks for the target: a classifier for classes, else a regressor;
+        the seed's SVC for the seed's data and target."""
+        dataset = self.datasets.dataset
+        if self.datasets.dataset_name == form.SEED_DATASET and self.target == dataset.target:
+            return "SVC"
+        return default_estimator(self._dtypes.get(self.target, ""), self._target_sample())
+
+    def _target_sample(self) -> list:
+        summary = self.datasets.summary
+        if summary is None or self.target not in summary.head.columns:
+            return []
+        return summary.head[self.target].tolist()
 
     @param.depends("estimator", watch=True)
     def _on_estimator(self) -> None:
         kind = ESTIMATORS[self.estimator]
         if self.estimator not in self._forms:
-            form = self._forms[self.estimator] = grid_form(kind)
-            form.param.watch(self._link.write, [h.name for h in kind.hypers])
+            grid = self._forms[self.estimator] = form.grid_form(kind)
+            names = [h.name for h in kind.hypers]
+            grid.param.watch(self._link.write, names)
+            grid.param.watch(self._update_code, names)
+        # The grid first: the scoring widget writes back as its options change, and every
+        # watcher of the scoring reads the grid of the estimator shown.
+        self.grid = self._forms[self.estimator]
         self.param.scoring.objects = SCORINGS[kind.task]
         if self.scoring not in SCORINGS[kind.task]:
             self.scoring = SCORINGS[kind.task][0]
-        self.grid = self._forms[self.estimator]
 
     def entries(self) -> dict:
         return {h.name: getattr(self.grid, h.name) for h in ESTIMATORS[self.estimator].hypers}
@@ -162,25 +187,61 @@ class ModelSearchView(Viewer):
         return SearchSpec(estimator=self.estimator, grid=parse_grid(self.estimator, self.entries()),
                           cv=self.cv, scoring=self.scoring, holdout=self.holdout)
 
+    def code_for(self, spec: SearchSpec) -> str:
+        """``spec`` on the chosen rows, as the code a notebook user would run."""
+        summary = self.datasets.summary
+        return search_code(
+            spec, self.target, self.features, dropna=self.dropna,
+            encode=text_features(self._dtypes, self.features) if self.encode else (),
+            fraction=sample_fraction(self.rows, summary.rows_estimate if summary else None))
+
+    def _update_code(self, *_) -> None:
+        if self.target is None:
+            code = "# Choose a target column."
+        else:
+            try:
+                code = self.code_for(self.spec())
+            except SearchError:  # its sentence, quoting the entry, comes with Run
+                code = "# A grid entry cannot be read yet."
+        self.code = code
+
     def apply_preset(self, name: str) -> None:
-        """The seed's estimator, data, folds and grid: SVC on make_classification, cv=2."""
-        if self.datasets.dataset_name != SEED_DATASET:
-            self.datasets.dataset_name = SEED_DATASET
-        dataset = self.datasets.dataset
-        dataset.param.update({o: dataset.param[o].default for o in dataset.options})
-        self.param.update(estimator="SVC", cv=2, scoring="accuracy", holdout=0.0,
-                          question="", error="")
-        kind, grid = ESTIMATORS["SVC"], PRESETS[name]
-        self.grid.param.update({h.name: _entry(h.kind, grid.get(h.name, [])) for h in kind.hypers})
+        """The seed's data and search (``PRESETS``): set now, and again once its columns
+        arrive, whichever comes first."""
+        self._preset = name
+        form.seed_data(self.datasets)
+        form.apply_seed(self)
 
     def _preset_action(self, name: str):
         return lambda event: self.apply_preset(name)
+
+    async def _columns_known(self) -> None:
+        """Wait (bounded) for the dataset's columns when Run comes while they are read."""
+        picker = self.datasets
+        if picker.summary is not None or not picker.loading:
+            return
+        loop = asyncio.get_running_loop()
+        arrived = loop.create_future()
+
+        def on_change(*_):
+            if picker.summary is not None or not picker.loading:
+                loop.call_soon_threadsafe(lambda: arrived.done() or arrived.set_result(None))
+        watcher = picker.param.watch(on_change, ["summary", "loading"])
+        self._busy(True)
+        try:
+            await asyncio.wait_for(arrived, SCHEMA_WAIT)
+        except asyncio.TimeoutError:
+            pass  # Run goes on and says what is missing
+        finally:
+            picker.param.unwatch(watcher)
+            self._busy(False)
 
     # -- running -------------------------------------------------------------
 
     async def run(self, event=None, confirmed: bool = False, compare: bool = False) -> Job | None:
         """Check everything, ask before a huge grid, dispatch the fits, show them as they land."""
         self.param.update(error="", question="")
+        await self._columns_known()
         dataset, summary = self.datasets.dataset, self.datasets.summary
         try:
             spec = self.spec()
@@ -188,6 +249,7 @@ class ModelSearchView(Viewer):
         except SearchError as e:
             return self._fail(str(e))
         target, features, encode = self.target, list(self.features), self.encode
+        dropna, rows, code = self.dropna, self.rows, self.code_for(spec)
         job = Job(kind=KIND, title=spec.code(), dataset=self.datasets.dataset_name,
                   settings=self.settings())
         axes = grid_axes(spec.candidates())
@@ -204,6 +266,7 @@ class ModelSearchView(Viewer):
             ddf = await asyncio.to_thread(dataset.to_dask)
             try:
                 return await search(ctx, ddf, target, features, spec, encode=encode,
+                                    dropna=dropna, rows=rows,
                                     rows_estimate=summary.rows_estimate if summary else None,
                                     confirmed=confirmed, compare=compare,
                                     on_update=self._on_update)
@@ -216,8 +279,7 @@ class ModelSearchView(Viewer):
         try:
             await self.jobs.run(
                 job, work, explain=lambda e: str(explain_read(e, dataset) or _failure(e)),
-                cache_key=None if compare else tokenize(
-                    dataset.cache_token(), spec.code(), spec.holdout, target, features, encode))
+                cache_key=None if compare else tokenize(dataset.cache_token(), code))
         finally:
             self._busy(False)
         if job.status == "done":
@@ -253,7 +315,7 @@ class ModelSearchView(Viewer):
                 "search": {"estimator": self.estimator, "grid": self.entries(), "cv": self.cv,
                            "scoring": self.scoring, "holdout": self.holdout,
                            "target": self.target, "features": list(self.features),
-                           "encode": self.encode}}
+                           "encode": self.encode, "dropna": self.dropna, "rows": self.rows}}
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -267,11 +329,17 @@ class ModelSearchView(Viewer):
 
     @param.depends("grid")
     def _grid_editor(self):
-        # Choices and booleans alike: pick the values to try (labelled, unlike button groups).
-        widgets = {name: {"type": pn.widgets.MultiChoice} for name, p in self.grid.param.objects(
-            ).items() if isinstance(p, param.ListSelector)}
-        return pn.Param(self.grid, widgets=widgets, show_name=False, sizing_mode="stretch_width",
-                        css_classes=["search-grid"])
+        return form.grid_editor(ESTIMATORS[self.estimator], self.grid)
+
+    @param.depends("estimator")
+    def _fixed(self):
+        return pn.pane.Markdown(form.fixed_settings(ESTIMATORS[self.estimator]),
+                                css_classes=["search-fixed"], margin=(0, 5))
+
+    @param.depends("code")
+    def _code(self):
+        return pn.pane.Markdown(f"```python\n{self.code}\n```", css_classes=["search-code"],
+                                sizing_mode="stretch_width")
 
     @param.depends("results", watch=True)
     def _show_progress(self, *_) -> None:
@@ -320,33 +388,10 @@ class ModelSearchView(Viewer):
             sizing_mode="stretch_width")
 
     def __panel__(self):
-        form = pn.Column(
-            pn.Row(pn.widgets.Select.from_param(self.param.estimator, name="Estimator", width=230),
-                   pn.widgets.IntInput.from_param(self.param.cv, name="CV folds", width=100),
-                   pn.widgets.Select.from_param(self.param.scoring, name="Scoring", width=170),
-                   pn.widgets.FloatInput.from_param(self.param.holdout, name="Held-out share",
-                                                    width=120)),
-            pn.Row(pn.widgets.Select.from_param(self.param.target, name="Target", width=200),
-                   TextChoice.from_param(self.param.features, name="Features",
-                                         sizing_mode="stretch_width")),
-            pn.widgets.Checkbox.from_param(self.param.encode,
-                                           name="Encode categorical features (one-hot)"),
-            pn.pane.Markdown("**Grid** — values to try per parameter; empty: not searched.",
-                             margin=(10, 5, 0, 5)),
-            self._grid_editor,
-            pn.Row(*(self._buttons[name] for name in PRESETS)),
-            pn.Row(*(self._buttons[name] for name in
-                     ("Run search", "Cancel", "Compare with local"))),
-            self._progress, self._messages,
-            sizing_mode="stretch_width")
-        return pn.Column(form, self._results_area, sizing_mode="stretch_width")
-
-
-def _entry(kind: str, values: list):
-    """A grid editor entry for ``values``: the list for choices, text for numbers."""
-    if kind in ("choice", "boolean"):
-        return list(values)
-    return ", ".join(str(v) for v in values)
+        code = pn.Card(self._code, title="The same search in a notebook: scikit-learn + Dask",
+                       sizing_mode="stretch_width", css_classes=["search-code-card"])
+        return pn.Column(form.controls(self), self._results_area, code,
+                         sizing_mode="stretch_width")
 
 
 def _failure(e: Exception) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from ..compute.estimators import ESTIMATORS, Hyper, SearchError, check_grid, parse_entry
 from ..compute.search import SCORINGS
+from ..compute.search_data import default_features
 from .url import literal
 
 KEYS = {"target": "ms_target", "features": "ms_features", "estimator": "ms_est",
-        "scoring": "ms_score", "cv": "ms_cv", "holdout": "ms_holdout",
-        "encode": "ms_encode", "grid": "ms_grid", "heat_x": "ms_hx", "heat_y": "ms_hy"}
+        "scoring": "ms_score", "cv": "ms_cv", "holdout": "ms_holdout", "rows": "ms_rows",
+        "dropna": "ms_dropna", "encode": "ms_encode", "grid": "ms_grid", "heat_x": "ms_hx",
+        "heat_y": "ms_hy"}
 
 
 def default_entry(hyper: Hyper):
@@ -27,15 +29,16 @@ def state(view) -> dict:
     p = view.param
     defaults = {"estimator": p.estimator.default, "cv": p.cv.default,
                 "scoring": SCORINGS[kind.task][0], "holdout": p.holdout.default,
+                "rows": p.rows.default, "dropna": p.dropna.default,
                 "encode": p.encode.default, "heat_x": view._heat_defaults[0],
                 "heat_y": view._heat_defaults[1]}
     if view._dtypes:  # before the schema the columns are not chosen yet
         target = view.datasets.dataset.target
         target = target if target in view._dtypes else None
-        # What a fresh page picks: the dataset's target, the other columns as features
-        # (less a target chosen instead).
-        defaults.update(target=target, features=[
-            c for c in view._dtypes if c not in (target, view.target)])
+        # What a fresh page picks: the dataset's target, its numeric columns as features
+        # (less a target chosen instead), the estimator the target calls for.
+        defaults.update(target=target, estimator=view.suggested_estimator(), features=[
+            c for c in default_features(view._dtypes, target) if c != view.target])
     changed = {name: getattr(view, name) for name in defaults
                if getattr(view, name) is not None and getattr(view, name) != defaults[name]}
     entries = view.entries()
@@ -63,7 +66,7 @@ def apply(view, columns: list[str]) -> None:
 
     link = view._link
     bad = link.apply(view, ["target", "features", "estimator", "scoring", "cv", "holdout",
-                            "encode"], check, report=False)
+                            "rows", "dropna", "encode"], check, report=False)
     text = link.take("grid")
     if text is not None:
         try:

@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import GridSearchCV
 
-from dashboard.compute.estimators import SearchError, check_grid, parse_grid
+from dashboard.compute.estimators import (ESTIMATORS, SearchError, check_grid, default_estimator,
+                                         parse_grid, target_task)
 from dashboard.compute.search import (SEED_LARGE_GRID, SearchSpec,
                                       confirmation_question, plan_search, search)
+from dashboard.compute.search_data import (default_features, prepare_data, sample_fraction,
+                                           training_frame)
 from dashboard.datasets.classification import ClassificationDataset, classification_arrays
 from dashboard.jobs import CACHE, Job, JobRunner
 
@@ -186,8 +189,10 @@ def test_grid_entries_are_read_structurally():
     ("one class", "The target has only one class (1); a classifier needs at least two."),
     ("text feature", "Feature columns 'city' are not numeric. Tick 'Encode categorical "
                      "features' to one-hot encode them, or leave them out of the features."),
-    ("missing feature", "Feature columns have missing values: 'f1' (3 rows). Fill or drop those "
-                        "rows in the data, or leave the columns out of the features."),
+    ("missing feature", "Feature columns have missing values: 'f1' (3 rows). Tick 'Drop rows "
+                        "with missing values', or leave the columns out of the features."),
+    ("missing target", "The target 'y' has 2 missing values; tick 'Drop rows with missing "
+                       "values' or choose another target."),
     ("folds over smallest class", "CV folds (5) is larger than the smallest class: 1 "
                                   "has 3 rows. Use at most 3 folds."),
     ("neighbors over a fold", "n_neighbors=50 is larger than the 40 rows a CV fold trains on; "
@@ -198,7 +203,10 @@ def test_grid_entries_are_read_structurally():
     ("compare too large", "Compare with local runs in the app's own process, so it is limited "
                           "to 100 fits (search.compare-max-fits); this grid has 144."),
     ("too many rows", "This dataset has about 5,000,000 rows; a search loads its rows into "
-                      "memory, up to 1,000,000 (search.max-rows). Choose a smaller dataset."),
+                      "memory, up to 1,000,000 (search.max-rows). Search a sample: set the rows "
+                      "to search to at most 1,000,000."),
+    ("too large a sample", "A search loads its rows into memory, up to 1,000,000 "
+                           "(search.max-rows); 2,000,000 rows to search is more."),
 ])
 async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, message):
     frame = small_frame(80)
@@ -209,6 +217,9 @@ async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, me
         frame["city"], features = "Paris", [*FEATURES, "city"]
     elif case == "missing feature":
         frame.loc[:2, "f1"] = np.nan
+    elif case == "missing target":
+        frame["y"] = frame["y"].astype(float)
+        frame.loc[:1, "y"] = np.nan
     elif case == "folds over smallest class":
         frame["y"] = 0
         frame.loc[:2, "y"] = 1
@@ -224,6 +235,8 @@ async def test_bad_data_is_refused_before_any_fit(runner, async_client, case, me
         spec, options = SearchSpec(grid=dict(SEED_LARGE_GRID), cv=4), {"compare": True}
     elif case == "too many rows":
         options = {"rows_estimate": 5_000_000}
+    elif case == "too large a sample":
+        options = {"rows": 2_000_000, "rows_estimate": 5_000_000}
     job = await run(runner, lazy(frame), spec, target=target, features=features,
                     run_id=case.replace(" ", "-"), **options)
     assert job.status == "failed"
@@ -269,3 +282,64 @@ async def test_compare_with_local_times_both_and_agrees(runner):
     assert results.local.best_params == results.best_params
     assert results.local.best_score == pytest.approx(results.best_score, abs=1e-12)
     assert results.wall_time > 0 and results.local.wall_time > 0
+
+
+# -- the rows searched: a seeded sample, rows without gaps --------------------------
+
+async def test_a_sample_of_the_rows_is_searched_the_same_every_time(runner):
+    frame = small_frame(1200)
+    ddf = lazy(frame)
+    spec = SearchSpec(grid={"C": [1.0, 10.0], "kernel": ["rbf"]})
+    first = await run(runner, ddf, spec, rows=300, rows_estimate=1200)
+    assert first.status == "done", first.error
+    again = await run(runner, ddf, spec, rows=300, rows_estimate=1200)
+    np.testing.assert_array_equal(first.result.scores, again.result.scores)
+    # The rows are the seeded quarter the code shows: sample(frac=0.25, random_state=0).
+    sample = ddf.sample(frac=sample_fraction(300, 1200), random_state=0).compute()
+    assert 200 < len(sample) < 400 and len(sample) != len(frame)
+    X, y, _ = prepare_data(sample, "y", FEATURES)
+    expected = GridSearchCV(spec.kind.make(), spec.grid, cv=2).fit(X, y)
+    assert_same_as_sklearn(first.result, expected)
+
+
+def test_the_sample_fraction_is_the_one_the_code_shows():
+    assert sample_fraction(10_000, 324_048) == 0.0309
+    assert sample_fraction(10_000, 10_000) is None  # the seed's 10,000 rows: all of them
+    assert sample_fraction(0, 10**9) is None and sample_fraction(500, None) is None
+
+
+async def test_rows_with_gaps_are_dropped_when_asked(runner):
+    frame = small_frame(200)
+    frame.loc[:9, "f1"] = np.nan
+    frame["y"] = frame["y"].astype(float)
+    frame.loc[20:24, "y"] = np.nan
+    job = await run(runner, lazy(frame), SearchSpec(), dropna=True)
+    assert job.status == "done", job.error
+    kept = frame.dropna()
+    assert len(kept) == 185
+    X, y, _ = prepare_data(kept, "y", FEATURES)
+    expected = GridSearchCV(SearchSpec().kind.make(), SearchSpec().grid, cv=2).fit(X, y)
+    assert_same_as_sklearn(job.result, expected)
+
+
+def test_default_features_are_the_numeric_columns_but_the_target():
+    dtypes = {"year": "int64", "dep_delay": "float64", "arr_delay": "float64",
+              "carrier": "category", "tailnum": "string", "time_hour": "datetime64[us, UTC]",
+              "flag": "bool", "n": "Int64"}
+    assert default_features(dtypes, "arr_delay") == ["year", "dep_delay", "n"]
+    frame = training_frame(lazy(small_frame(40)), "y", FEATURES, fraction=0.5, dropna=True)
+    assert list(frame.columns) == [*FEATURES, "y"]
+
+
+@pytest.mark.parametrize("dtype, sample, estimator", [
+    ("float64", [12.0, -3.0, 4.0], "Ridge"),  # flights' arr_delay, taxi's tip_amount
+    ("int64", [0, 1, 1, 0, 1], "RandomForestClassifier"),  # class codes repeat
+    ("int64", [1545, 1714, 1141, 725, 461], "Ridge"),  # flight numbers: all different
+    ("category", ["EWR", "JFK"], "RandomForestClassifier"),
+    ("string", ["a", "b"], "RandomForestClassifier"),
+    ("bool", [True, False], "RandomForestClassifier"),
+    ("Int8", [1, None, 1], "RandomForestClassifier"),
+])
+def test_the_estimator_follows_the_kind_of_target(dtype, sample, estimator):
+    assert default_estimator(dtype, sample) == estimator
+    assert ESTIMATORS[estimator].task == target_task(dtype, sample)

@@ -112,7 +112,8 @@ def test_a_stale_model_search_link_gets_a_notice_and_defaults(proxied_app, page)
     notice = page.locator(".notyf").filter(has_text="This link's model search settings")
     for bad in ("ms_est='NoSuchModel'", "ms_cv='99'", "ms_grid[C]='-1'"):
         notice.filter(has_text=bad).wait_for()
-    expect(field(page, "", "Estimator")).to_have_value("SVC")
+    # The defaults for the flights' continuous target (arr_delay): a regressor.
+    expect(field(page, "", "Estimator")).to_have_value("Ridge")
     expect(field(page, "", "CV folds")).to_have_value("2")
-    expect(field(page, ".search-grid", "C")).to_have_value("0.001, 10.0")
+    expect(field(page, ".search-grid", "Alpha")).to_have_value("logspace(-3, 3, 7)")
     page.wait_for_function("() => !location.search.includes('ms_')")

@@ -4,11 +4,15 @@ from __future__ import annotations
 import asyncio
 
 import dask.config
+import pandas as pd
 import pytest
 
 from dashboard.cluster import ClusterManager
+from dashboard.compute.estimators import ESTIMATORS
+from dashboard.compute.groupby import is_number_dtype
 from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker
+from dashboard.views import model_search_form as form
 from dashboard.views.model_search import ModelSearchView
 
 SMALL, LARGE = "Seed small grid (2 × 2)", "Seed large grid (36 candidates)"
@@ -88,7 +92,10 @@ async def test_bad_input_is_an_alert_and_nothing_runs(view):
     assert view.jobs.history == []
 
     view.grid.C = "10"
-    view.param.update(target="f2", features=["f0"])  # a continuous target for a classifier
+    view.param.update(target="f2", features=["f0"])  # a continuous target...
+    assert view.estimator == "Ridge"  # ...calls for a regressor; a classifier is refused
+    view.estimator = "SVC"
+    view.grid.C = "10"
     job = await view.run()
     assert job.status == "failed" and "The target looks continuous" in view.error
 
@@ -97,7 +104,7 @@ async def test_regressors_follow_a_numeric_target(view):
     await seed_preset(view, SMALL, 300)
     view.target = "f0"
     assert "Ridge" in view.param.estimator.objects and "f0" not in view.features
-    view.estimator = "Ridge"
+    assert view.estimator == "Ridge"  # a continuous target: the default regressor
     assert view.scoring == "r2" and "alpha" in view.entries()
     job = await view.run()
     assert job.status == "done", job.error
@@ -129,3 +136,128 @@ async def test_cancel_from_the_tab(view):
     assert job.error == "Search cancelled; the remaining fits were dropped."
     assert view.results.done < 108
     assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
+
+
+# -- defaults that work on every dataset -------------------------------------------
+
+@pytest.mark.parametrize("dataset, task", [
+    ("nyc-flights", "regression"), ("nyc-taxi", "regression"), ("timeseries", "regression"),
+    ("classification", "classification")])
+async def test_a_fresh_tab_runs_with_its_defaults_on_every_builtin_dataset(view, dataset, task):
+    view.__panel__()  # as on a page: widgets made from the params write back to them
+    view.datasets.dataset_name = dataset
+    job = await view.run()  # at once: Run waits for the dataset's columns itself
+    assert job.status == "done", job.error
+    summary = view.datasets.summary
+    assert view.target == view.datasets.dataset.target
+    assert ESTIMATORS[view.estimator].task == task
+    assert view.features and view.target not in view.features
+    assert all(is_number_dtype(summary.columns[f]) for f in view.features)
+    assert view.results.best_params is not None and not view.results.errors
+    # About 10,000 rows are searched, a seeded sample of the larger datasets.
+    assert (".sample(frac=" in view.code) is (summary.rows_estimate > view.rows)
+    assert job.title.startswith(f"GridSearchCV({view.estimator}(")
+
+
+async def test_a_catalog_dataset_with_a_text_target_and_gaps_runs_with_its_defaults(
+        view, tmp_path):
+    n = 240
+    pd.DataFrame({
+        "when": pd.date_range("2024-01-01", periods=n, freq="h").astype(str),
+        "city": ["Paris", "Lyon", "Nice"] * (n // 3),
+        "amount": [float(i % 17) if i % 25 else None for i in range(n)],
+        "visits": [i % 7 for i in range(n)],
+        "label": ["yes", "no", "no", "yes"] * (n // 4),
+    }).to_csv(tmp_path / "shop.csv", index=False)
+    (tmp_path / "catalog.yml").write_text(
+        f"datasets:\n  shop: {{path: {tmp_path / 'shop.csv'}, target: label}}\n")
+    view.datasets.reload(select="shop")
+    job = await view.run()
+    assert job.status == "done", job.error
+    # Classes on raw scales: a forest (the seed grid's poly SVC would never converge).
+    assert (view.target, view.estimator) == ("label", "RandomForestClassifier")
+    assert view.features == ["amount", "visits"]  # not the text, not the dates
+    assert view.results.best_params is not None
+
+
+# -- the seed buttons set everything, whenever the columns arrive ----------------------
+
+SEED_ENTRIES = {"C": "0.001, 10.0", "kernel": ["rbf", "poly"], "shrinking": [], "gamma": "",
+                "degree": ""}
+
+
+def assert_seed_settings(view: ModelSearchView) -> None:
+    assert view.datasets.dataset_name == "classification"
+    assert (view.estimator, view.cv, view.scoring, view.holdout, view.rows, view.encode,
+            view.dropna) == ("SVC", 2, "accuracy", 0.0, 0, False, True)
+    assert view.entries() == SEED_ENTRIES
+
+
+async def columns(view: ModelSearchView) -> None:
+    await until(lambda: view.datasets.summary is not None and view.target == "y", "the columns")
+
+
+async def test_seed_button_sets_everything_when_the_columns_arrive_after_it(view):
+    await until(lambda: view.target == "arr_delay", "the flights' columns")
+    view.param.update(holdout=0.3, rows=500, cv=5, encode=True, dropna=False)
+    view.apply_preset(SMALL)
+    assert_seed_settings(view)  # at once, though the columns are still being read
+    await columns(view)
+    assert_seed_settings(view)  # and still, after the new schema picked its defaults
+    assert view.features == ["f0", "f1", "f2", "f3"]
+    assert "GridSearchCV(SVC(gamma='auto', probability=True, random_state=0)," in view.code
+
+
+async def test_seed_button_sets_everything_when_the_columns_are_there(view):
+    view.datasets.dataset_name = "classification"
+    await columns(view)
+    view.param.update(holdout=0.25, rows=50, target="f0")
+    view.apply_preset(SMALL)
+    assert view.datasets.summary is not None  # nothing to wait for: all set now
+    assert_seed_settings(view)
+    assert (view.target, view.features) == ("y", ["f0", "f1", "f2", "f3"])
+
+
+async def test_seed_button_clicked_while_the_columns_are_read(view):
+    view.datasets.dataset_name = "classification"
+    view.apply_preset(LARGE)
+    await columns(view)
+    assert view.datasets.dataset_name == "classification"
+    assert view.entries()["shrinking"] == [True, False] and view.holdout == 0.0
+
+
+async def test_seed_small_grid_then_run_at_once_reproduces_the_workshop(view):
+    await until(lambda: view.target == "arr_delay", "the flights' columns")
+    view.apply_preset(SMALL)
+    job = await view.run()  # before the seed data's columns have arrived
+    assert job.status == "done", job.error
+    assert job.settings["search"]["holdout"] == 0.0 and job.settings["search"]["rows"] == 0
+    assert job.settings["options"]["n_samples"] == 10_000
+    assert view.results.best_params == {"C": 10.0, "kernel": "rbf"}
+    assert round(view.results.best_score, 4) == 0.9086
+    assert "**Best score** 0.9086 (accuracy, mean over 2 folds)" in best_text(view)
+
+
+# -- every setting in view: the fixed ones, and the search as code ----------------------
+
+async def test_every_fixed_setting_is_shown_and_the_code_follows_the_form(view):
+    await seed_preset(view, SMALL, 300)
+    fixed = form.fixed_settings(ESTIMATORS["SVC"])
+    for setting in ("gamma='auto'", "probability=True", "random_state=0"):
+        assert f"`{setting}`" in fixed
+    editor = form.grid_editor(ESTIMATORS["SVC"], view.grid)
+    placeholders = {w.name.lower(): w.placeholder for w in editor.layout}
+    assert placeholders["gamma"] == "not searched: 'auto' (fixed)"
+    assert placeholders["c"] == "not searched: 1.0 (scikit-learn's default)"
+
+    view.grid.C = "1, 1e1"
+    assert "{'C': [1.0, 10.0], 'kernel': ['rbf', 'poly']}" in view.code
+    view.grid.C = "1, oops("
+    assert view.code == "# A grid entry cannot be read yet." and "oops" not in view.code
+    view.grid.C = "10"
+    view.param.update(holdout=0.25, rows=100)
+    assert ".sample(frac=0.333, random_state=0).dropna().compute()" in view.code
+    assert "test_size=0.25, random_state=0, stratify=y)" in view.code
+    view.target = "f0"
+    assert "GridSearchCV(Ridge(), {'alpha': [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]}" \
+        in view.code.replace("\n", " ").replace("  ", "")
