@@ -5,7 +5,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import param
-from dask import delayed
 from sklearn.datasets import make_classification
 
 from .base import Dataset, DatasetError
@@ -20,16 +19,6 @@ def classification_arrays(n_samples=10_000, n_features=4, n_informative=2, n_red
                                    n_classes=n_classes, random_state=random_state)
     except ValueError as e:
         raise DatasetError(f"These classification settings do not work together: {e}") from e
-
-
-def classification_frame(n_samples, *settings) -> pd.DataFrame:
-    """The arrays as a frame, columns f0.. and y (runs on a worker)."""
-    X, y = classification_arrays(n_samples, *settings)
-    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)
-
-
-def _rows(frame: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
-    return frame.iloc[start:stop]
 
 
 class ClassificationDataset(Dataset):
@@ -57,18 +46,6 @@ class ClassificationDataset(Dataset):
                                      self.n_redundant, self.n_classes, self.random_state)
 
     def to_dask(self) -> dd.DataFrame:
-        """Generated on the workers: one task makes sklearn's exact arrays (a single
-        ``make_classification`` call, so rows equal the seed's), the partitions slice it.
-        The server only checks the settings, on a few rows."""
-        settings = (self.n_features, self.n_informative, self.n_redundant, self.n_classes,
-                    self.random_state)
-        classification_arrays(max(10, 2 * self.n_classes), *settings)  # bad ones: a sentence
-        columns = [f"f{i}" for i in range(self.n_features)]
-        meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).assign(
-            y=pd.Series(dtype="int64"))
-        whole = delayed(classification_frame, pure=True)(self.n_samples, *settings)
-        bounds = np.linspace(0, self.n_samples, self.npartitions + 1).astype(int)
-        parts = [delayed(_rows, pure=True)(whole, int(a), int(b))
-                 for a, b in zip(bounds[:-1], bounds[1:])]
-        return dd.from_delayed(parts, meta=meta, divisions=[*bounds[:-1].tolist(),
-                                                            int(bounds[-1]) - 1])
+        X, y = self.arrays()
+        frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)
+        return dd.from_pandas(frame, npartitions=self.npartitions)

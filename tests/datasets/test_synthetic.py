@@ -75,26 +75,3 @@ def test_classification_reproduces_the_seed():
 def test_classification_bad_settings_say_why():
     with pytest.raises(DatasetError, match="do not work together"):
         ClassificationDataset(n_features=3, n_informative=2, n_redundant=2).to_dask()
-
-
-def test_classification_is_generated_on_the_workers_not_in_the_server():
-    # Issue 15: ?dataset=classification&n_samples=2000000&n_features=50 took the server
-    # from 407 MB to 2.9 GB. Now the server builds a graph; the rows are made by a task.
-    import psutil
-
-    before = psutil.Process().memory_info().rss
-    ddf = ClassificationDataset(n_samples=10_000_000, n_features=50, n_informative=10,
-                                n_redundant=10).to_dask()
-    assert ddf.npartitions == 4 and list(ddf.columns)[-1] == "y"
-    assert psutil.Process().memory_info().rss - before < 200 * 2**20  # the data: ~4 GB
-    with pytest.raises(DatasetError, match="do not work together"):
-        ClassificationDataset(n_features=2, n_informative=2, n_redundant=2).to_dask()
-
-
-def test_classification_rows_equal_sklearns_on_the_cluster(local_cluster):
-    from distributed import Client
-
-    X, y = make_classification(n_samples=1000, n_features=4, random_state=0)
-    with Client(local_cluster.scheduler_address) as client:
-        frame = client.compute(ClassificationDataset(n_samples=1000).to_dask()).result()
-    assert (frame[["f0", "f1", "f2", "f3"]].to_numpy() == X).all() and (frame.y == y).all()
