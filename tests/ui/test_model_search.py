@@ -75,6 +75,7 @@ def test_seed_small_grid_finds_the_seeds_best_parameters(proxied_app, page, arti
     best.filter(has_text="Best score 0.9086").wait_for(timeout=SEARCH_MS)
     page.locator(".search-progress-text").filter(has_text="8 / 8 fits done").wait_for()
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Rows ≈? ?10,000 ")).wait_for()
-    best.scroll_into_view_if_needed()
+    # The results re-render as the last updates land: scroll the one on the page now.
+    page.locator(".search-best").last.evaluate("e => e.scrollIntoView()")
     page.screenshot(path=str(artifacts / "model-search-seed-small-grid-1440.png"))
     assert page.external_requests == []
