@@ -27,7 +27,7 @@ from distributed.protocol.pickle import dumps
 from .cache import CACHE
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
-from .cluster.gathering import gather
+from .cluster.gathering import gather, start_gather
 from .cluster.report import with_report
 from .cluster.stuck import free_stuck_workers_later
 
@@ -144,8 +144,7 @@ class SharedCompute:
         self.token = token
         self.futures: list[Future] = client.compute(list(collections))
         self.holders = 0
-        self.gathered = asyncio.ensure_future(gather(client, self.futures))
-        self.gathered.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self.gathered = start_gather(client, self.futures)
 
     def hold(self) -> "SharedCompute":
         self.holders += 1
@@ -174,17 +173,6 @@ def shared_compute(client: Client, collections) -> SharedCompute:
     if shared is None:
         shared = IN_FLIGHT[token] = SharedCompute(client, collections, token)
     return shared.hold()
-
-
-def _forget_closed_documents() -> None:
-    """Drop Bokeh's references to documents already destroyed.
-
-    A scheduler in this process (the embedded cluster) draws the report with Bokeh,
-    whose ``curdoc()`` raises for ever once the document on top of its patched stack
-    is gone, which a session closed during an awaiting callback leaves behind.
-    """
-    from bokeh.io import doc
-    doc._PATCHED_CURDOCS[:] = [ref for ref in doc._PATCHED_CURDOCS if ref() is not None]
 
 
 class JobContext:
@@ -334,7 +322,6 @@ class JobRunner(param.Parameterized):
         return await work(context)
 
     async def _with_report(self, context: JobContext, work):
-        _forget_closed_documents()
         result, html, problem = await with_report(context.client, lambda: work(context),
                                                   code=context.job.title)
         context.job.param.update(report=html, report_error=problem)

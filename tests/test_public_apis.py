@@ -20,7 +20,7 @@ ALLOWED = {
         "the task-progress feed speaks distributed's 'feed' comm op; to become a "
         "scheduler plugin registered once",
     ("jobs.py", "client._deserializers"): "same feed as above",
-    ("jobs.py", "doc._PATCHED_CURDOCS"):
+    ("cluster/report.py", "doc._PATCHED_CURDOCS"):
         "an in-process scheduler draws its report with Bokeh, whose curdoc() raises once "
         "a closed session's document is left on top of this stack",
     ("login_redirect.py", "state._base_url"):

@@ -18,8 +18,13 @@ async def gather(client: Client, futures: list[Future]) -> list:
     gather runs in a task of its own to its end; Cancel releases the futures, which
     ends a gather still waiting for them.
     """
+    return await asyncio.shield(start_gather(client, futures))
+
+
+def start_gather(client: Client, futures: list[Future]) -> asyncio.Task:
+    """The gather of ``futures`` as a task that no caller cancels (await it shielded)."""
     task = asyncio.ensure_future(client.gather(futures))
     _GATHERS.add(task)
     # Nobody may be left to await it: keep asyncio quiet about its outcome.
     task.add_done_callback(lambda t: _GATHERS.discard(t) or t.cancelled() or t.exception())
-    return await asyncio.shield(task)
+    return task

@@ -33,6 +33,7 @@ async def with_report(client: Client, work: Callable[[], Awaitable[Any]],
             result = await work()
             try:
                 use_bokeh_save()
+                forget_closed_documents()
                 # The report's "calling code" is the job's own code, not our stack.
                 await recorder.__aexit__(None, None, None, code=code)
                 with open(path, encoding="utf-8") as f:
@@ -63,3 +64,14 @@ def use_bokeh_save() -> None:
     from bokeh.io.output import output_file
     from bokeh.io.saving import save
     bokeh.plotting.save, bokeh.plotting.output_file = save, output_file
+
+
+def forget_closed_documents() -> None:
+    """Drop Bokeh's references to documents already destroyed.
+
+    A scheduler in this process (the embedded cluster) draws the report with Bokeh,
+    whose ``curdoc()`` raises for ever once the document on top of its patched stack
+    is gone, which a session closed during an awaiting callback leaves behind.
+    """
+    from bokeh.io import doc
+    doc._PATCHED_CURDOCS[:] = [ref for ref in doc._PATCHED_CURDOCS if ref() is not None]
