@@ -193,9 +193,8 @@ class ClusterManager(param.Parameterized):
             return  # the scheduler went away: the next check says so
         if client is not self.client or client.status != "running":
             return
-        if info.get("n_workers") and not await self._can_gather(client):
-            await self._replace(client)
-            return
+        # The card first, then the gather probe: a probe that waits on a worker
+        # just killed must not hide that worker's leaving from the card.
         self.param.update(
             status="connected",
             message=f"Connected to {self.scheduler_address}",
@@ -205,6 +204,8 @@ class ClusterManager(param.Parameterized):
             dashboard_url=self._dashboard_url(info),
             dashboard_link=dashboard_base(client.dashboard_link or ""),
         )
+        if info.get("n_workers") and not await self._can_gather(client):
+            await self._replace(client)
 
     @staticmethod
     async def _can_gather(client: Client) -> bool:
