@@ -50,6 +50,8 @@ class Job(param.Parameterized):
         doc="Where the job is.")
     done = param.Integer(default=0, doc="Tasks (or fits) finished.")
     total = param.Integer(default=0, doc="Tasks (or fits) in all; 0 while unknown.")
+    stage = param.String(default="", doc=(
+        "What the job does now when it is not tasks on the cluster, for the user."))
     elapsed = param.Number(default=0.0, doc="Seconds from submit to result.")
     started = param.Date(default=None, allow_None=True, doc="When it was submitted.")
     cached = param.Boolean(default=False, doc="The result came from the cache.")
@@ -194,6 +196,10 @@ class JobContext:
 
     def progress(self, done: int, total: int) -> None:
         self.job.param.update(done=done, total=total)
+
+    def stage(self, text: str) -> None:
+        """Say what the job does now (work off the cluster: its progress is silent)."""
+        self.job.stage = text
 
     async def compute(self, *collections):
         """Compute Dask collections on the cluster with live task progress.

@@ -248,6 +248,28 @@ def estimate_groups(sample: pd.DataFrame, keys: list[str], npartitions: int) -> 
     return int(min(estimate, rows * npartitions))
 
 
+async def sample_partition(ctx: JobContext, ddf, keys: list[str]):
+    """The key columns of the first partition, and the seconds the cluster took for it."""
+    started = time.perf_counter()
+    (sample,) = await ctx.compute(ddf[list(keys)].partitions[0])
+    return sample, time.perf_counter() - started
+
+
+def estimate_seconds(partition_seconds: float, npartitions: int, threads: int) -> float:
+    """Rough wall time of a query: the first partition's time for each partition,
+    spread over the cluster's threads. Reading all the query's columns costs more
+    than the sample's keys; the figure says seconds from minutes, no more."""
+    return partition_seconds * npartitions / max(threads, 1)
+
+
+def default_sort(keys, dtypes: dict[str, str]) -> tuple[str, bool]:
+    """(sort, ascending) a user expects: ordered keys (numbers, dates) in their own
+    order, 1 2 3; other keys by value, largest first."""
+    if keys and all(is_range_dtype(str(dtypes.get(k, ""))) for k in keys):
+        return "key", True
+    return "value", False
+
+
 async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
                     split_out: int | bool | None = None) -> pd.DataFrame:
     """What the Run button does: compute the query on the cluster, sorted and cut.

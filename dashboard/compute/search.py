@@ -30,6 +30,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv, train
 from sklearn.utils.multiclass import type_of_target
 
 from ..jobs import JobContext
+from .duration import duration
 from .estimators import SearchError, check_grid, estimator_kind
 from .fits import fit_and_score
 from .search_code import grid_search_code
@@ -184,16 +185,8 @@ def confirmation_question(plan: SearchPlan, seconds: float, threads: int) -> str
     if plan.n_fits <= setting("confirm-fits", 1000) and seconds <= setting("confirm-seconds", 1800):
         return None
     return (f"{len(plan.candidates):,} candidates × {len(plan.folds)} folds = "
-            f"{plan.n_fits:,} fits, roughly {_duration(seconds)} on {threads} worker "
+            f"{plan.n_fits:,} fits, roughly {duration(seconds)} on {threads} worker "
             "threads. Run it anyway?")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # Times a search sends its data again after workers holding it died.
@@ -332,6 +325,8 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
             raise NeedsConfirmation(question)
     results = await run_search(ctx, plan, on_update, run_id)
     if compare:
+        ctx.stage(f"The cluster is done ({results.wall_time:.1f} s). Now scikit-learn fits "
+                  f"the same {plan.n_fits} fits in the app's own process (n_jobs=-1)…")
         results.local = await asyncio.to_thread(run_local, plan)
     return results
 

@@ -10,9 +10,12 @@ from dask.base import tokenize
 from panel.viewable import Viewer
 
 from .. import config
-from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, estimate_groups,
-                               explain_failure, is_number_dtype, is_range_dtype, run_pandas,
-                               run_query, same_result, spec_from_settings, to_code, validate)
+from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, default_sort,
+                               estimate_groups, estimate_seconds, explain_failure,
+                               is_number_dtype, is_range_dtype, run_pandas, run_query,
+                               same_result, sample_partition, spec_from_settings, to_code,
+                               validate)
+from ..compute.duration import duration
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import groupby_results as show
@@ -48,6 +51,7 @@ class GroupByView(Viewer):
     warning = param.String(default="", doc="A question to confirm before running.")
     error = param.String(default="", doc="Why the last run did not give a result.")
     compare = param.Dict(default=None, allow_None=True, doc="pandas vs cluster timings.")
+    comparing = param.String(default="", doc="What Compare with pandas is doing now.")
     choices = param.Dict(default={}, doc="Values offered by each text filter.")
     result_shown = param.Event(doc="A run's result has just been shown.")
     columns = param.List(default=[], doc="Columns of the dataset's schema.")
@@ -55,8 +59,8 @@ class GroupByView(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._dtypes: dict[str, str] = {}
-        self._confirmed = None  # the spec the user agreed to run despite its size
-        self._pending = None  # the spec waiting for that agreement
+        self._confirmed = None  # the (data, query) the user agreed to run despite its size
+        self._pending = None  # the (data, query) waiting for that agreement
         self._run_button = pn.widgets.Button(label="Run", color="primary",
                                              css_classes=["run-groupby"])
         self._run_button.on_click(self.run)
@@ -74,6 +78,7 @@ class GroupByView(Viewer):
         self._history.on_click(self._restore_from_history)
         self.datasets.param.watch(self._on_schema, "summary")
         self.jobs.param.watch(self._on_history, "history")
+        self.param.watch(self._sort_for_keys, ["group_by", "sort", "ascending"])
         self._on_schema()
         url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
                         "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
@@ -118,6 +123,16 @@ class GroupByView(Viewer):
         for p in self._column_params():
             p.check_on_set = True
         self.columns = columns  # last: the pickers are rebuilt with valid values
+
+    def _sort_for_keys(self, *events) -> None:
+        """New keys bring their natural order (1 2 3 for numbers and dates, largest
+        value first otherwise), unless the user changed the order from what the old
+        keys brought, or set it in the same change (a link, a restored run)."""
+        if {e.name for e in events} != {"group_by"}:
+            return
+        if (self.sort, self.ascending) == default_sort(events[0].old, self._dtypes):
+            sort, ascending = default_sort(self.group_by, self._dtypes)
+            self.param.update(sort=sort, ascending=ascending)
 
     def _column_params(self):
         return (self.param.group_by, self.param.value_columns, self.param.filter_columns)
@@ -185,26 +200,36 @@ class GroupByView(Viewer):
     async def _check_size(self, ddf, spec: GroupBySpec, confirmed: bool):
         """None to ask first; else the split_out for the result's size (False: one piece).
 
-        The group count is estimated from the first partition (the cluster reads
-        only the key columns of it).
+        Groups and time are estimated from the first partition (the cluster reads
+        only the key columns of it): a query that may make very many groups or run
+        for minutes waits for the user's word.
         """
+        dataset = self.datasets.dataset
         sample_job = Job(kind="groupby-estimate", title="estimate groups")
-        await self.jobs.run(sample_job, lambda ctx: ctx.compute(ddf[list(spec.keys)].partitions[0]),
-                            cache_key=tokenize(self.datasets.dataset.cache_token(), spec.keys,
-                                               "sample"),
+        await self.jobs.run(sample_job, partial(sample_partition, ddf=ddf, keys=spec.keys),
+                            cache_key=tokenize(dataset.cache_token(), spec.keys, "sample"),
                             remember=False)
         if sample_job.status != "done":
             raise QueryError(sample_job.error or "Could not read the first partition.")
-        (sample,) = sample_job.result
+        sample, partition_seconds = sample_job.result
         groups = estimate_groups(sample, list(spec.keys), ddf.npartitions)
-        limit = config.get("groupby.warn-groups")
-        if groups > limit and not confirmed and self._confirmed != spec:
-            self.warning = (
-                f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups "
-                f"(more than {limit:,}). The chart will show the first "
-                f"{config.get('groupby.chart-groups')}, the table and the CSV keep all. "
-                "Run anyway?")
-            self._pending = spec
+        seconds = estimate_seconds(partition_seconds, ddf.npartitions,
+                                   self.jobs.manager.n_threads)
+        questions = []
+        if groups > config.get("groupby.warn-groups"):
+            questions.append(
+                f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups. "
+                f"The chart will show the first {config.get('groupby.chart-groups')}, "
+                "the table and the CSV keep all.")
+        if seconds > config.get("groupby.warn-seconds"):
+            questions.append(
+                f"It reads {ddf.npartitions:,} partitions and may take about "
+                f"{duration(seconds)} on this cluster's {self.jobs.manager.n_threads} "
+                "threads (Cancel stops it at any time).")
+        asked = tokenize(dataset.cache_token(), spec)
+        if questions and not confirmed and self._confirmed != asked:
+            self.warning = " ".join(questions) + " Run anyway?"
+            self._pending = asked
             return None
         return groups > config.get("groupby.split-out-groups")
 
@@ -232,6 +257,8 @@ class GroupByView(Viewer):
         spec = self.spec()
         ddf = await asyncio.to_thread(dataset.to_dask)
         self._busy(True)
+        self.comparing = (f"The cluster took {job.elapsed:.2f} s. Now pandas runs the same "
+                          "query in this process, on one core…")
         try:
             expected, seconds = await asyncio.to_thread(run_pandas, ddf, spec)
         except Exception as e:
@@ -239,6 +266,7 @@ class GroupByView(Viewer):
             return
         finally:
             self._busy(False)
+            self.comparing = ""
         self.compare = {"pandas": seconds, "dask": job.elapsed,
                         "threads": self.jobs.manager.n_threads,
                         "equal": same_result(expected, job.result)}
@@ -341,8 +369,11 @@ class GroupByView(Viewer):
                            self.selection.items())
         return pn.Row(pn.pane.Markdown(f"**Map selection:** {plain(ranges)}"), clear)
 
-    @param.depends("job", "job.status", "job.done", "job.total")
+    @param.depends("job", "job.status", "job.done", "job.total", "comparing")
     def _progress(self):
+        if self.comparing:
+            return pn.Row(pn.indicators.LoadingSpinner(value=True, size=20, margin=(8, 10)),
+                          pn.pane.Markdown(self.comparing, css_classes=["groupby-comparing"]))
         return show.progress(self.job)
 
     @param.depends("warning", "error")

@@ -260,7 +260,7 @@ class ModelSearchView(Viewer):
         heat_y = self.heat_y if self.heat_y in axes and self.heat_y != heat_x else next(
             (a for a in axes if a != heat_x), None)
         self.param.update(job=job, results=None, heat_x=heat_x, heat_y=heat_y)
-        job.param.watch(self._show_progress, ["status", "done", "total"])
+        job.param.watch(self._show_progress, ["status", "done", "total", "stage"])
 
         async def work(ctx):
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -346,6 +346,12 @@ class ModelSearchView(Viewer):
         # Watched on each run's Job too: a method depending on "job.done" is not
         # re-wired when a new Job replaces None, so it would miss the data loading.
         job, results = self.job, self.results
+        if job is not None and job.status == "running" and job.stage:
+            # Work off the cluster (Compare with local): no count, but never silent.
+            self._progress_bar.param.update(value=-1, max=1)
+            self._progress_text.object = job.stage
+            self._progress.visible = True
+            return
         if results is not None:
             done, total, what = results.done, results.total, "fits done"
         elif job is not None and job.status == "running":

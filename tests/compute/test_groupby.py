@@ -163,3 +163,13 @@ def test_group_estimate_grows_with_mostly_unique_keys():
     assert estimate_groups(sample, ["cat"], npartitions=100) == 3
     assert estimate_groups(sample, ["id"], npartitions=100) == 100_000
     assert estimate_groups(sample, ["low", "id"], npartitions=100) == 100_000  # capped by rows
+
+
+def test_numbers_and_dates_sort_by_key_other_keys_by_value():
+    from dashboard.compute.groupby import default_sort
+    dtypes = {"month": "int64", "day": "datetime64[ns]", "origin": "string", "hour": "Int8"}
+    assert default_sort(["month"], dtypes) == ("key", True)
+    assert default_sort(["day", "hour"], dtypes) == ("key", True)
+    assert default_sort(["origin"], dtypes) == ("value", False)
+    assert default_sort(["month", "origin"], dtypes) == ("value", False)
+    assert default_sort([], dtypes) == ("value", False)

@@ -83,3 +83,51 @@ def download_report(page) -> str:
     report = open(download.value.path(), encoding="utf-8").read()
     assert "Dask Performance Report" in report and "Task Stream" in report
     return report
+
+
+def cells(page, column: str) -> list[str]:
+    """The result table's cells of one column, top to bottom."""
+    table = page.locator(".groupby-table")
+    table.locator(f".tabulator-cell[tabulator-field='{column}']").first.wait_for()
+    return table.locator(f".tabulator-row .tabulator-cell[tabulator-field='{column}']"
+                         ).all_text_contents()
+
+
+def test_numbered_keys_keep_their_order_and_a_long_run_asks_first(proxied_app, page,
+                                                                    artifacts):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    # The workshop's taxi query: passenger counts read 1 2 3 4 5 6 in the table and the
+    # chart, not by their mean tip (issue 17: "2, 4, 1, 6, 3, 5").
+    page.goto(f"{proxied_app.url}?dataset=nyc-taxi&rows=2000000&tab=1")
+    page.locator(".groupby-code").get_by_text(
+        "df.groupby('passenger_count').tip_amount.mean()").wait_for()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.locator(".groupby-figures").filter(has_text="2,000,000 rows scanned").wait_for()
+    counts = cells(page, "passenger_count")
+    assert counts == sorted(counts, key=int) and len(counts) == 6
+    # The chart draws them in the same order: its x axis ticks.
+    ticks = page.locator(".groupby-code").evaluate("""() => {
+      for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if (m.type === "FactorRange" || (m.factors && m.factors.length)) return m.factors;
+      return null; }""")
+    assert [str(t) for t in ticks] == counts
+    # Compare with pandas: while pandas works in the app's process, the page says so.
+    page.get_by_role("button", name="Compare with pandas").click()
+    page.locator(".groupby-comparing").get_by_text("Now pandas runs the same query").wait_for()
+    page.locator(".groupby-compare").get_by_text("same result: yes").wait_for()
+    assert page.locator(".groupby-comparing").count() == 0
+
+    # 100 million trips: the first partition says it takes a while; the page asks first.
+    page.goto(f"{proxied_app.url}?dataset=nyc-taxi&rows=100000000&tab=1")
+    page.get_by_role("button", name="Run", exact=True).click()
+    warning = page.locator(".groupby-warning")
+    warning.get_by_text(re.compile(r"It reads 100 partitions and may take about \d+")).wait_for()
+    assert page.locator(".groupby-progress").count() == 0  # nothing started
+    page.screenshot(path=str(artifacts / "groupby-asks-before-a-long-run-1440.png"))
+    # Run anyway starts it with progress and time left; Cancel stops it.
+    page.get_by_role("button", name="Run anyway").click()
+    page.locator(".groupby-progress-text").filter(has_text=re.compile(r"s left")).wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    page.locator(".groupby-progress-text").wait_for(state="detached")
+    page.locator(".notyf").get_by_text("Cancelled").wait_for()
+    assert page.locator(".groupby-figures").count() == 0
