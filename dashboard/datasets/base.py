@@ -38,6 +38,10 @@ class Dataset(param.Parameterized):
         """The lazy Dask DataFrame. Raises DatasetError with a clear sentence."""
         raise NotImplementedError
 
+    def row_count(self) -> int | None:
+        """Exact rows when known without reading data (an option, file metadata)."""
+        return None
+
     def cache_token(self) -> tuple:
         """What identifies this dataset's content: name, kind and option values."""
         return (self.kind, self.name, *((o, getattr(self, o)) for o in self.options))

@@ -36,7 +36,8 @@ from .. import config
 from .atomic import publish, temporary_sibling
 from .base import Dataset, DatasetError
 from .errors import explain
-from .paths import confine_files, files_token, glob_prefix, has_glob, is_local, resolve_local
+from .paths import (confine_files, files_token, glob_prefix, has_glob, is_local,
+                    parquet_rows, resolve_local)
 
 FORMATS = ("csv", "parquet")
 # fsspec options a hosted dataset may set: none of them changes which host is read.
@@ -194,6 +195,16 @@ class CatalogDataset(Dataset):
             return dd.read_parquet(source, storage_options=storage, **options)
         except Exception as e:  # every failure becomes a sentence; the cause stays chained
             raise explain(e, self) from e
+
+    def row_count(self) -> int | None:
+        """Local Parquet: its footers count the rows. Other data: known once read."""
+        if self.format != "parquet":
+            return None
+        try:
+            location, checked = self._locate()
+            return parquet_rows(checked or location) if is_local(location) else None
+        except (DatasetError, OSError, ValueError):
+            return None
 
     def cache_token(self) -> tuple:
         """The entry's settings and, for local files, their sizes and modification times."""

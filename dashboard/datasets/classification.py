@@ -45,6 +45,9 @@ class ClassificationDataset(Dataset):
         return classification_arrays(self.n_samples, self.n_features, self.n_informative,
                                      self.n_redundant, self.n_classes, self.random_state)
 
+    def row_count(self) -> int:
+        return self.n_samples
+
     def to_dask(self) -> dd.DataFrame:
         X, y = self.arrays()
         frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)

@@ -191,6 +191,14 @@ def confine_files(path: str, roots: list[Path],
     return local, files
 
 
+def parquet_rows(source) -> int:
+    """Rows of local Parquet files (a file, folder, glob or list), from their footers."""
+    import pyarrow.dataset as ds
+    if isinstance(source, str) and has_glob(source):
+        source = LocalFileSystem().glob(source)
+    return ds.dataset(source, format="parquet").count_rows()
+
+
 def files_token(location: str) -> str:
     """A digest of the name, size and modification time of every local file ``location``
     reads (a file, a glob, or a folder such as a Parquet dataset), for cache keys: a

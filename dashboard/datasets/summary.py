@@ -20,26 +20,28 @@ class DatasetSummary:
     rows_estimate: int
     bytes_estimate: int
     head: pd.DataFrame
-
-    @property
-    def exact(self) -> bool:
-        """One partition was read in full, so the figures are counts, not estimates."""
-        return self.npartitions == 1
+    exact: bool = False  # rows_estimate is the row count, not an estimate
 
 
-async def summarize(client: Client, ddf: dd.DataFrame, rows: int = 5) -> DatasetSummary:
+async def summarize(client: Client, ddf: dd.DataFrame, rows: int = 5,
+                    count: int | None = None) -> DatasetSummary:
     """Schema, partitions, size estimate and first rows, reading one partition on the cluster.
 
-    Sizes are the first partition's times the partition count: good enough to
-    tell 300 MB from 30 GB without reading the 30 GB.
+    Sizes are the first partition's times the partition count, unless the dataset
+    knows its ``count`` of rows (file metadata, an option): good enough to tell
+    300 MB from 30 GB without reading the 30 GB.
     """
     length, nbytes, head = await _first_partition(client, ddf.partitions[0])
+    exact = count is not None or ddf.npartitions == 1
+    if count is None:
+        count = length * ddf.npartitions
     return DatasetSummary(
         columns={name: str(dtype) for name, dtype in ddf.dtypes.items()},
         npartitions=ddf.npartitions,
-        rows_estimate=length * ddf.npartitions,
-        bytes_estimate=nbytes * ddf.npartitions,
+        rows_estimate=count,
+        bytes_estimate=int(nbytes / max(length, 1) * count),
         head=head.head(rows),
+        exact=exact,
     )
 
 

@@ -110,8 +110,9 @@ class DatasetPicker(Viewer):
         try:
             # Building may write the built-in files on first use: keep it off the loop.
             ddf = await asyncio.to_thread(dataset.to_dask)
+            count = await asyncio.to_thread(dataset.row_count)
             client = await self.manager.get_client()
-            summary = await self.manager.on_client_loop(summarize(client, ddf))
+            summary = await self.manager.on_client_loop(summarize(client, ddf, count=count))
         except (DatasetError, ClusterUnavailable) as e:
             summary, error = None, str(e)
         except Exception as e:  # a read failing on a worker: say what and where

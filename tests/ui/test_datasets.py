@@ -8,6 +8,8 @@ def test_pick_a_dataset_and_see_what_it_holds(proxied_app, page, tmp_path):
     page.goto(proxied_app.url)
     # Default: the real flights, summarised from one partition on the cluster.
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
+    # The exact count, as the description says ("all 336,776 flights"), not an estimate.
+    page.locator(".dataset-stats").filter(has_text="Rows 336,776 ").wait_for()
     page.locator(".bk-tab", has_text="Data").click()  # its first rows
     page.locator(".dataset-head").get_by_text("EWR").first.wait_for()
 
@@ -17,6 +19,7 @@ def test_pick_a_dataset_and_see_what_it_holds(proxied_app, page, tmp_path):
         "e => (e.shadowRoot || e).textContent")
     assert description.count("Synthetic") == 1 and description.count("on the workers") == 1
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 10 ")).wait_for()
+    page.locator(".dataset-stats").filter(has_text="Rows 10,000,000 ").wait_for()
     page.locator(".dataset-schema").get_by_text("tip_amount").wait_for()
 
     # A path that does not exist gets a sentence; the picker keeps working.
