@@ -28,10 +28,15 @@ def proxy_base() -> str:
 PANE_CSS = """
 .pane-title { height: 22px; line-height: 22px; padding: 0 6px; font-size: 13px;
               cursor: move; user-select: none; background: var(--neutral-fill-rest, #eee); }
+/* A table pane keeps readable columns and scrolls sideways in a narrow pane. */
+.pane-scroll { width: 100%; height: calc(100% - 22px); overflow-x: auto; overflow-y: hidden; }
 /* While a pane is dragged or resized, no iframe may swallow the mouse. */
 :host-context(.ui-draggable-dragging) iframe,
 :host-context(.ui-resizable-resizing) iframe { pointer-events: none; }
 """
+# distributed's Workers table squeezes its ~20 columns into the pane's width ("nam",
+# "addr"): that pane gets this much width and a sideways scroll instead.
+MIN_PANE_WIDTH = {"Workers": 1800}
 # distributed's plots have no dark theme: invert them, and turn the hues back, to
 # match a dark page.
 DARK_PANE = "iframe { filter: invert(0.88) hue-rotate(180deg); }"
@@ -142,10 +147,11 @@ class DaskPanes(Viewer):
 
     def _iframe(self, label: str, src: str) -> pn.pane.HTML:
         # The title bar is the handle to drag the pane by: an iframe keeps the mouse.
+        min_width = MIN_PANE_WIDTH.get(label, 0)
         return pn.pane.HTML(
-            f'<div class="pane-title">{html.escape(label)}</div>'
+            f'<div class="pane-title">{html.escape(label)}</div><div class="pane-scroll">'
             f'<iframe src="{html.escape(src, quote=True)}" title="{html.escape(label, quote=True)}" '
-            'style="width:100%;height:calc(100% - 22px);border:0"></iframe>',
+            f'style="width:100%;min-width:{min_width}px;height:100%;border:0"></iframe></div>',
             name=label, sizing_mode="stretch_both", css_classes=["dask-pane"], margin=5,
             stylesheets=[PANE_CSS] + ([DARK_PANE] if pn.config.theme == "dark" else []),
         )

@@ -9,6 +9,14 @@ from tests.conftest import http_status
 from tests.ui.conftest import (log_in, pane_frame, wait_for_bokeh, wait_for_task_rects,
                                wait_for_workers)
 
+# Bokeh's DataTable (SlickGrid) column titles, in its shadow DOM: (title, width it
+# needs, width its column has).
+COLUMN_TITLES_JS = """() => { const out = [];
+  const walk = (root) => { for (const e of root.querySelectorAll('*')) {
+      if (e.classList.contains('slick-column-name'))
+        out.push([e.textContent, e.scrollWidth, e.parentElement.clientWidth]);
+      if (e.shadowRoot) walk(e.shadowRoot); } };
+  walk(document); return out; }"""
 CONNECTED = re.compile(r"Connected to tcp://[0-9.]+:\d+")
 
 
@@ -41,6 +49,11 @@ def test_embedded_cluster_panes_draw_tasks_and_workers(serve, page, artifacts):
     wait_for_workers(cluster_map, 2)
     for title in ("Progress", "Workers", "Workers Memory"):
         wait_for_bokeh(pane_frame(page, title))
+    # The Workers table's column titles read in full ("name", "address"), not "nam",
+    # "addr" squeezed into the pane's width: the pane scrolls sideways instead.
+    titles = pane_frame(page, "Workers").evaluate(COLUMN_TITLES_JS)
+    assert {"name", "address", "memory", "cpu"} <= {t for t, _, _ in titles}
+    assert [t for t, needed, room in titles if needed > room] == []
     page.screenshot(path=str(artifacts / "workspace.png"))
     # Everything, panes included, came from this machine.
     assert page.external_requests == []
