@@ -79,8 +79,7 @@ async def test_held_out_refit_and_compare_with_local(view):
     view._progress_text.param.watch(lambda e: said.append(e.new), "object")
     job = await view.compare()
     assert job.status == "done", job.error
-    assert any("Now scikit-learn fits the same 6 fits in the app's own process" in s
-               for s in said), said
+    assert any("Now scikit-learn fits the same" in s for s in said), said[-6:]
     assert "**Held-out score of the refit best model** 0." in best_text(view)
     comparison = view._best()[1].object
     assert "**Local** (scikit-learn, n_jobs=-1)" in comparison and "**Speedup**" in comparison
