@@ -20,7 +20,7 @@ from .session import in_server_session, on_this_document
 from .query_guard import drop_unreadable_numbers, report_unparsed_values
 from .template import WorkbenchTemplate
 from .workspace import Workspace
-from . import url
+from . import carry_over, url
 
 TITLE = "Dask Workbench"
 GROUPBY_TAB = 1
@@ -49,10 +49,11 @@ class Workbench(Viewer):
         # Linked selection: a box on the Explore map filters the group-by query.
         self.explore.param.watch(lambda event: setattr(self.groupby, "selection", event.new),
                                  "selection")
+        self.model_search = ModelSearchView(**tab_params)
         self.tabs = pn.Tabs(
             ("Data", self.datasets.preview),
             ("Group-by", self.groupby),
-            ("Model search", ModelSearchView(**tab_params)),
+            ("Model search", self.model_search),
             ("Explore", self.explore),
             # A first page opens where the work is: the workshop's query, ready to Run.
             active=GROUPBY_TAB, dynamic=True, sizing_mode="stretch_width",
@@ -89,6 +90,30 @@ class Workbench(Viewer):
         # Bokeh calls this synchronously on the server's loop: schedule the cancels.
         asyncio.ensure_future(self.jobs.close())
 
+    def _carry_over(self, event) -> None:
+        """Give a reloaded tab its history and results back; keep them from now on."""
+        key = carry_over.key_for(event.new)
+        if key is None:
+            return
+        kept = carry_over.kept(key)
+        if kept is not None and not self.jobs.history:
+            self.jobs.history = list(kept.history)
+            shown = kept.shown.get("groupby")
+            if shown is not None and shown.finished:
+                self.groupby.restore(shown)
+            search = kept.shown.get("search")
+            if search is not None and search.status == "done":
+                self.model_search.param.update(job=search, results=search.result)
+
+        def keep(*_):
+            carry_over.keep(key, carry_over.Snapshot(
+                list(self.jobs.history),
+                {"groupby": self.groupby.job, "search": self.model_search.job}))
+        self.jobs.param.watch(keep, "history")
+        self.groupby.param.watch(keep, "job")
+        self.model_search.param.watch(keep, "job")
+        keep()
+
     def __panel__(self):
         return pn.Row(
             pn.Column(self.cluster_card, self.datasets, width=340),
@@ -102,6 +127,7 @@ class Workbench(Viewer):
         # A new result is brought into view, beside the panes that show its tasks.
         self.groupby.param.watch(lambda event: workspace.reveal("groupby-figures"),
                                  "result_shown")
+        workspace.param.watch(self._carry_over, "tab_id")
         return WorkbenchTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],

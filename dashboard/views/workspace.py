@@ -67,6 +67,18 @@ export function render({ model, el }) {
   }
   show()
   model.on(["panes_width", "collapsed"], show)
+
+  // This tab's id, kept over reloads (the theme switch reloads the page): the server
+  // gives a reloaded tab its history back. Random, and never in the URL a user shares.
+  try {
+    let id = sessionStorage.getItem("dask-workbench-tab")
+    if (!id) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16))
+      id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+      sessionStorage.setItem("dask-workbench-tab", id)
+    }
+    model.tab_id = id
+  } catch (e) { /* storage off: a reload starts afresh */ }
   toggle.addEventListener("click", () => { model.collapsed = !model.collapsed })
 
   // Dragging the gutter: a cover keeps the panes' iframes from taking the mouse.
@@ -126,6 +138,8 @@ class Workspace(JSComponent):
     panes_width = param.Integer(default=520, bounds=(240, None), doc=(
         "Width in px of the panes beside the work; the user drags the bar to change it."))
     collapsed = param.Boolean(default=False, doc="The panes folded to a strip.")
+    tab_id = param.String(default="", doc=(
+        "The browser tab's id, kept over reloads (see carry_over)."))
 
     _esm = ESM
     _stylesheets = [CSS]

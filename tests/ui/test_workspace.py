@@ -26,9 +26,10 @@ def background_lightness(page) -> float:
     return (r + g + b) / 3 / 255
 
 
-def test_the_theme_switch_darkens_the_page_and_the_panes_and_keeps_the_link(proxied_app, page):
+def test_the_theme_switch_darkens_the_page_and_the_panes_and_keeps_the_work(proxied_app, page):
     page.goto(proxied_app.url + "?tab=1")
     wait_for_bokeh(pane_frame(page, "Task Stream"))
+    figures = run_workshop_query(page)
     assert background_lightness(page) > 0.8
     assert "invert" not in page.locator("iframe[title='Task Stream']").evaluate(
         "e => getComputedStyle(e).filter")
@@ -40,9 +41,22 @@ def test_the_theme_switch_darkens_the_page_and_the_panes_and_keeps_the_link(prox
     # distributed's plots have no dark theme: the panes are inverted to match.
     assert "invert" in page.locator("iframe[title='Task Stream']").evaluate(
         "e => getComputedStyle(e).filter")
-    # The switch reloads the page; the selections in the address survive it.
+    # The switch reloads the page; the selections in the address survive it, and so do
+    # the result and the run history (issue 17: both were lost).
     assert "tab=1" in page.url
     assert page.locator(".bk-tab.bk-active").inner_text() == "Group-by"
+    figures.filter(has_text=re.compile(r"3 groups · 336,776 rows scanned")).wait_for()
+    page.locator(".groupby-table").get_by_text("EWR", exact=True).wait_for()
+    page.get_by_text("Run history").click()
+    page.locator(".groupby-history").get_by_text("df.groupby('origin')").wait_for()
+
+    # Another tab (even of the same browser) starts afresh: the history is this tab's.
+    other = page.context.new_page()
+    other.goto(proxied_app.url + "?tab=1")
+    other.locator(".groupby-code").get_by_text("df.groupby('origin')").wait_for()
+    wait_for_bokeh(pane_frame(other, "Task Stream"))
+    assert other.locator(".groupby-figures").count() == 0
+    other.close()
 
 
 def test_panes_can_be_dragged_and_keep_their_place_when_another_is_added(proxied_app, page):
