@@ -128,6 +128,7 @@ class Workbench(Viewer):
         self.groupby.param.watch(lambda event: workspace.reveal("groupby-figures"),
                                  "result_shown")
         workspace.param.watch(self._carry_over, "tab_id")
+        workspace.param.watch(lambda event: asyncio.ensure_future(self.jobs.close()), "closing")
         return WorkbenchTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],

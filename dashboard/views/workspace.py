@@ -79,6 +79,10 @@ export function render({ model, el }) {
     }
     model.tab_id = id
   } catch (e) { /* storage off: a reload starts afresh */ }
+
+  // A closed or reloaded tab says so at once: its work on the cluster stops now, not
+  // when Bokeh's unused-session check ends the session (15 to 30 s later).
+  window.addEventListener("pagehide", () => model.send_msg({ closing: true }))
   toggle.addEventListener("click", () => { model.collapsed = !model.collapsed })
 
   // Dragging the gutter: a cover keeps the panes' iframes from taking the mouse.
@@ -140,9 +144,14 @@ class Workspace(JSComponent):
     collapsed = param.Boolean(default=False, doc="The panes folded to a strip.")
     tab_id = param.String(default="", doc=(
         "The browser tab's id, kept over reloads (see carry_over)."))
+    closing = param.Event(doc="The page is going away (closed or reloaded).")
 
     _esm = ESM
     _stylesheets = [CSS]
+
+    def _handle_msg(self, msg) -> None:  # Panel's hook for the page's model.send_msg
+        if isinstance(msg, dict) and msg.get("closing"):
+            self.param.trigger("closing")
 
     def reveal(self, css_class: str) -> None:
         """Scroll the work so the element with ``css_class`` is in view (a new result)."""
