@@ -33,21 +33,6 @@ def test_taxi_is_deterministic_and_exact_in_size():
                                   check_index_type=False)
 
 
-def test_taxi_is_plausible():
-    trips = taxi_frame(200_000, seed=0, partition_rows=100_000).compute()
-    cash, card = trips[trips.payment_type == 2], trips[trips.payment_type == 1]
-    assert (cash.tip_amount == 0).all() and (card.tip_amount > 0).mean() > 0.99
-    assert np.corrcoef(card.fare_amount, card.tip_amount)[0, 1] > 0.8
-    assert trips.pickup_longitude.between(-74.05, -73.75).all()
-    assert trips.pickup_latitude.between(40.60, 40.90).all()
-    assert (trips.tpep_dropoff_datetime > trips.tpep_pickup_datetime).all()
-    parts = trips[["fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount",
-                   "improvement_surcharge", "congestion_surcharge"]].sum(axis=1)
-    assert np.allclose(parts, trips.total_amount, atol=0.011)
-    assert trips.passenger_count.between(1, 6).all()
-    assert TaxiDataset().synthetic
-
-
 def test_a_billion_trips_build_lazily():
     tracemalloc.start()
     with dask.config.set(scheduler=refuse_to_compute):
