@@ -24,10 +24,11 @@ from distributed.diagnostics.progress import Progress
 from distributed.diagnostics.progressbar import ProgressBar
 from distributed.protocol.pickle import dumps
 
+from . import config
 from .cache import CACHE
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
-from .cluster.gathering import gather, start_gather
+from .cluster.gathering import ResultTooLarge, gather, start_gather
 from .cluster.report import with_report
 from .cluster.stuck import free_stuck_workers_later
 
@@ -146,7 +147,8 @@ class SharedCompute:
         self.token = token
         self.futures: list[Future] = client.compute(list(collections))
         self.holders = 0
-        self.gathered = start_gather(client, self.futures)
+        self.gathered = start_gather(client, self.futures,
+                                     config.get("jobs.max-result-bytes"))
 
     def hold(self) -> "SharedCompute":
         self.holders += 1
@@ -304,7 +306,7 @@ class JobRunner(param.Parameterized):
             if not job.error:
                 job.error = self._lost_message()
             job.param.update(status="cancelled", elapsed=time.perf_counter() - t0)
-        except (JobError, ClusterUnavailable) as e:
+        except (JobError, ClusterUnavailable, ResultTooLarge) as e:
             job.param.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
         except Exception as e:
             log.info("Job %s failed", job.title, exc_info=True)

@@ -100,3 +100,27 @@ async def test_the_health_check_replaces_a_client_that_cannot_gather(manager):
     job = await JobRunner(manager=manager).run(
         Job(kind="groupby"), lambda ctx: ctx.compute(delayed(sum)([1, 2])))
     assert (job.status, job.result) == ("done", [3]), job.error
+
+
+async def test_a_result_over_the_cap_stays_on_the_cluster_and_says_its_size(manager):
+    """A result bigger than workbench.jobs.max-result-bytes is never brought into the
+    server (whose memory every user shares); the user reads how big it was."""
+    import dask.config
+    import dask.dataframe as dd
+    import numpy as np
+    import pandas as pd
+
+    from dashboard.compute.groupby import GroupBySpec, run_query
+
+    frame = pd.DataFrame({"k": np.arange(200_000), "v": np.ones(200_000)})
+    ddf = dd.from_pandas(frame, npartitions=4)
+    spec = GroupBySpec(keys=("k",), values=("v",), agg="sum")
+    runner = JobRunner(manager=manager)
+    with dask.config.set({"workbench.jobs.max-result-bytes": 1_000_000}):
+        job = await runner.run(Job(kind="groupby"), lambda ctx: run_query(ctx, ddf, spec))
+    assert job.status == "failed" and job.result is None
+    assert job.error.startswith("The result is ") and "MiB, more than this server brings " \
+        "back (0.95 MiB, workbench.jobs.max-result-bytes)" in job.error, job.error
+    # Under the default cap the same query answers in full.
+    job = await runner.run(Job(kind="groupby"), lambda ctx: run_query(ctx, ddf, spec))
+    assert job.status == "done" and len(job.result) == 200_000
