@@ -376,5 +376,8 @@ class TaxiDataset(Dataset):
     partition_rows = param.Integer(default=1_000_000, bounds=(10_000, None),
                                    doc="Trips per partition.")
 
+    def row_count(self) -> int:
+        return self.rows
+
     def to_dask(self) -> dd.DataFrame:
         return taxi_frame(self.rows, self.seed, self.partition_rows)
