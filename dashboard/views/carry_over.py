@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
 from cachetools import TTLCache
@@ -26,6 +27,17 @@ _LOCK = threading.Lock()  # sessions of several threads (--num-threads) share it
 class Snapshot:
     history: list[Job] = field(default_factory=list)
     shown: dict[str, Job | None] = field(default_factory=dict)
+    page: str = ""  # the page's query (see ``page_query``) when last kept
+
+
+def page_query() -> str:
+    """The page's link without the theme: the same after the theme switch's reload,
+    different when the tab was sent to another link (whose view must win)."""
+    location = pn.state.location
+    if location is None:
+        return ""
+    pairs = parse_qsl((location.search or "").lstrip("?"), keep_blank_values=True)
+    return urlencode(sorted(p for p in pairs if p[0] != "theme"))
 
 
 def key_for(tab_id: str) -> tuple[str, str] | None:

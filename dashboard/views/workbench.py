@@ -98,6 +98,8 @@ class Workbench(Viewer):
         kept = carry_over.kept(key)
         if kept is not None and not self.jobs.history:
             self.jobs.history = list(kept.history)
+        # The shown results only on the same page (a reload): a new link shows its own.
+        if kept is not None and kept.page == carry_over.page_query():
             shown = kept.shown.get("groupby")
             if shown is not None and shown.finished:
                 self.groupby.restore(shown)
@@ -108,10 +110,13 @@ class Workbench(Viewer):
         def keep(*_):
             carry_over.keep(key, carry_over.Snapshot(
                 list(self.jobs.history),
-                {"groupby": self.groupby.job, "search": self.model_search.job}))
+                {"groupby": self.groupby.job, "search": self.model_search.job},
+                carry_over.page_query()))
         self.jobs.param.watch(keep, "history")
         self.groupby.param.watch(keep, "job")
         self.model_search.param.watch(keep, "job")
+        if pn.state.location is not None:
+            pn.state.location.param.watch(keep, "search")
         keep()
 
     def __panel__(self):

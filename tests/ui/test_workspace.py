@@ -50,6 +50,12 @@ def test_the_theme_switch_darkens_the_page_and_the_panes_and_keeps_the_work(prox
     page.get_by_text("Run history").click()
     page.locator(".groupby-history").get_by_text("df.groupby('origin')").wait_for()
 
+    # The same tab sent to another link shows that link's query, not the kept result.
+    page.goto(proxied_app.url + "?tab=1&by=%5B%22carrier%22%5D")
+    page.locator(".groupby-code").get_by_text("df.groupby('carrier')").wait_for()
+    wait_for_bokeh(pane_frame(page, "Task Stream"))
+    assert page.locator(".groupby-figures").count() == 0
+
     # Another tab (even of the same browser) starts afresh: the history is this tab's.
     other = page.context.new_page()
     other.goto(proxied_app.url + "?tab=1")
