@@ -253,22 +253,33 @@ class ClusterManager(param.Parameterized):
 
     async def scale(self, n: int) -> None:
         """Scale an owned cluster to ``n`` workers (turns adaptive off)."""
-        self._require_scalable()
+        self._require_scalable(n)
         await asyncio.to_thread(self.cluster.scale, n)
         self.adaptive = False
 
     async def adapt(self, minimum: int, maximum: int) -> None:
         """Let an owned cluster scale itself between ``minimum`` and ``maximum`` workers."""
-        self._require_scalable()
+        self._require_scalable(minimum, maximum)
         if minimum > maximum:
             raise ValueError(f"Minimum workers ({minimum}) is above the maximum ({maximum}).")
         await asyncio.to_thread(self.cluster.adapt, minimum=minimum, maximum=maximum)
         self.adaptive = True
 
-    def _require_scalable(self) -> None:
+    def _require_scalable(self, *workers: int) -> None:
         if not self.scalable or self.cluster is None:
             raise ClusterUnavailable(
                 "This cluster is managed elsewhere; scale it with its own tools.")
+        most = config.get("cluster.max-workers")
+        if most is not None and max(workers, default=0) > most:
+            raise ValueError(f"At most {most} workers here (workbench.cluster.max-workers).")
+
+
+def may_scale(user: str | None) -> bool:
+    """Whether ``user`` may resize the app's own cluster: anyone locally; when hosted,
+    only the users named in workbench.cluster.scale-users."""
+    if not config.hosted():
+        return True
+    return bool(user) and user in (config.get("cluster.scale-users") or [])
 
 
 def dashboard_base(link: str) -> str:

