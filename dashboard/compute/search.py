@@ -307,6 +307,12 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
     bad data, a grid to confirm) is raised before any fit is dispatched.
     """
     spec.check()
+    if rows_estimate is None:
+        # Unknown (its summary still being read): counted on the cluster, so that the
+        # row cap never lets all of a big dataset into the server's memory.
+        ctx.stage("Counting the dataset's rows…")
+        (rows_estimate,) = await ctx.compute(ddf.shape[0])
+        ctx.stage("")
     check_rows(rows, rows_estimate)
     fraction = sample_fraction(rows, rows_estimate)
     (frame,) = await ctx.compute(training_frame(ddf, target, features, fraction, dropna))

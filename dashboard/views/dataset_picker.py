@@ -125,6 +125,26 @@ class DatasetPicker(Viewer):
         if error:
             notify(error)
 
+    async def summary_ready(self, timeout: float) -> DatasetSummary | None:
+        """The summary, waiting (bounded) while it is being read; None if it is not
+        there by then (an action must then refuse: its size checks need it)."""
+        if self.summary is not None or not self.loading:
+            return self.summary
+        loop = asyncio.get_running_loop()
+        arrived = loop.create_future()
+
+        def on_change(*_):
+            if self.summary is not None or not self.loading:
+                loop.call_soon_threadsafe(lambda: arrived.done() or arrived.set_result(None))
+        watcher = self.param.watch(on_change, ["summary", "loading"])
+        try:
+            await asyncio.wait_for(arrived, timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self.param.unwatch(watcher)
+        return self.summary
+
     async def add_dataset(self, event=None) -> None:
         """Validate the form's dataset by reading it, then save it to the catalog."""
         if not adding_allowed():  # the form is hidden then; refuse any other way in too

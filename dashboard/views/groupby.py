@@ -25,6 +25,8 @@ from .notify import notify, plain
 from .text_choice import TextChoice
 
 KIND = "groupby"
+SUMMARY_WAIT = 120  # seconds a Run waits for the dataset's first read
+NOT_READ = "The dataset has not been read yet; Run once its columns show."
 
 
 class GroupByView(Viewer):
@@ -164,6 +166,9 @@ class GroupByView(Viewer):
         """Check the query, ask before a huge one, run it on the cluster, show the result."""
         self.param.update(error="", warning="")
         dataset = self.datasets.dataset
+        # Run is disabled until the dataset is read; an event sent anyway waits for it.
+        if await self.datasets.summary_ready(SUMMARY_WAIT) is None:
+            return self._fail(self.datasets.error or NOT_READ)
         try:
             spec = self.spec()  # a link or a restored run may hold a malformed filter
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -243,14 +248,17 @@ class GroupByView(Viewer):
 
     async def run_comparison(self, event=None) -> None:
         """The same query on one process of pandas and on the cluster, timed in turn."""
-        summary, dataset = self.datasets.summary, self.datasets.dataset
+        dataset = self.datasets.dataset
+        summary = await self.datasets.summary_ready(SUMMARY_WAIT)
         cap = config.get("groupby.compare-max-bytes")
-        if summary is not None and summary.bytes_estimate > cap:
-            self.compare = {"refused": (
+        # The size decides whether pandas may load it here: unknown, it may not.
+        if summary is None:
+            return self._fail(self.datasets.error or NOT_READ)
+        if summary.bytes_estimate > cap:
+            return self._fail(
                 f"This dataset is about {summary.bytes_estimate / 2**30:,.1f} GiB in memory, "
                 f"more than pandas may load here ({cap / 2**30:,.1f} GiB, "
-                "workbench.groupby.compare-max-bytes). Only the cluster can run it.")}
-            return
+                "workbench.groupby.compare-max-bytes). Only the cluster can run it.")
         job = await self.run(use_cache=False)  # time real work, not the cache
         if job is None or job.status != "done":
             return

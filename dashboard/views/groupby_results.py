@@ -119,8 +119,6 @@ def report_download(job: Job) -> pn.widgets.FileDownload | None:
 
 def comparison(compare: dict) -> str:
     """The side-by-side of one process of pandas and the cluster."""
-    if "refused" in compare:
-        return compare["refused"]
     speedup = compare["pandas"] / compare["dask"] if compare["dask"] else float("nan")
     verdict = "faster" if speedup >= 1 else "slower"
     return (f"**pandas, one process:** {compare['pandas']:.2f} s · "

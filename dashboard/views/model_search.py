@@ -217,23 +217,10 @@ class ModelSearchView(Viewer):
 
     async def _columns_known(self) -> None:
         """Wait (bounded) for the dataset's columns when Run comes while they are read."""
-        picker = self.datasets
-        if picker.summary is not None or not picker.loading:
-            return
-        loop = asyncio.get_running_loop()
-        arrived = loop.create_future()
-
-        def on_change(*_):
-            if picker.summary is not None or not picker.loading:
-                loop.call_soon_threadsafe(lambda: arrived.done() or arrived.set_result(None))
-        watcher = picker.param.watch(on_change, ["summary", "loading"])
         self._busy(True)
         try:
-            await asyncio.wait_for(arrived, SCHEMA_WAIT)
-        except asyncio.TimeoutError:
-            pass  # Run goes on and says what is missing
+            await self.datasets.summary_ready(SCHEMA_WAIT)
         finally:
-            picker.param.unwatch(watcher)
             self._busy(False)
 
     # -- running -------------------------------------------------------------

@@ -343,3 +343,18 @@ def test_default_features_are_the_numeric_columns_but_the_target():
 def test_the_estimator_follows_the_kind_of_target(dtype, sample, estimator):
     assert default_estimator(dtype, sample) == estimator
     assert ESTIMATORS[estimator].task == target_task(dtype, sample)
+
+
+async def test_the_row_cap_holds_when_the_size_is_not_known_yet(runner):
+    # Run right after the rows changed: no summary yet (rows_estimate None). The rows
+    # are counted on the cluster rather than all loaded (issue 18: 740 MB -> 2.3 GB).
+    import dask.config
+    import dask.dataframe as dd
+    frame = pd.DataFrame({"x": np.arange(5000.0), "y": np.arange(5000) % 2})
+    ddf = dd.from_pandas(frame, npartitions=5)
+    spec = SearchSpec(estimator="LogisticRegression", grid={"C": [1.0]})
+    with dask.config.set({"workbench.search.max-rows": 1000}):
+        job = await run(runner, ddf, spec, target="y", features=["x"])
+        assert job.status == "failed" and "This dataset has about 5,000 rows" in job.error
+        job = await run(runner, ddf, spec, target="y", features=["x"], rows=800)
+    assert job.status == "done", job.error

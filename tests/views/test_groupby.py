@@ -241,16 +241,24 @@ async def test_many_groups_ask_first_then_cap_the_chart_not_the_table(view):
 
 
 async def test_compare_with_pandas_and_refuse_when_too_big(view):
+    # Refused before any Run, in the tab's own alert (it was shown only inside a result).
+    with dask.config.set({"workbench.groupby.compare-max-bytes": 1024}):
+        await view.run_comparison()
+    assert view.error.startswith("This dataset is about ") and view.job is None
+    assert "Only the cluster can run it." in view.error
+
     await view.run_comparison()
     compare = view.compare
     assert compare["equal"] is True and compare["pandas"] > 0 and compare["dask"] > 0
     assert compare["threads"] == 2
     assert view.job.cached is False  # the cluster's time is real work, not the cache
 
-    with dask.config.set({"workbench.groupby.compare-max-bytes": 1024}):
-        await view.run_comparison()
-    assert view.compare["refused"].startswith("This dataset is about ")
-    assert "Only the cluster can run it." in view.compare["refused"]
+    assert view.error == ""
+
+    # A size not known (the dataset could not be read) is no licence to load it here.
+    view.datasets.param.update(summary=None, loading=False, error="Dataset 'x' is gone.")
+    await view.run_comparison()
+    assert view.error == "Dataset 'x' is gone." and view.compare["equal"] is True
 
 
 async def test_performance_report_and_history_restore(view):
