@@ -164,23 +164,31 @@ class ModelSearchView(Viewer):
             return []
         return summary.head[self.target].tolist()
 
-    @param.depends("estimator", watch=True)
-    def _on_estimator(self) -> None:
-        kind = ESTIMATORS[self.estimator]
-        if self.estimator not in self._forms:
-            grid = self._forms[self.estimator] = form.grid_form(kind)
+    def _form(self, estimator: str) -> param.Parameterized:
+        """The grid form of ``estimator``, made on first use and kept."""
+        if estimator not in self._forms:
+            kind = ESTIMATORS[estimator]
+            grid = self._forms[estimator] = form.grid_form(kind)
             names = [h.name for h in kind.hypers]
             grid.param.watch(self._link.write, names)
             grid.param.watch(self._update_code, names)
+        return self._forms[estimator]
+
+    @param.depends("estimator", watch=True)
+    def _on_estimator(self) -> None:
+        kind = ESTIMATORS[self.estimator]
         # The grid first: the scoring widget writes back as its options change, and every
         # watcher of the scoring reads the grid of the estimator shown.
-        self.grid = self._forms[self.estimator]
+        self.grid = self._form(self.estimator)
         self.param.scoring.objects = SCORINGS[kind.task]
         if self.scoring not in SCORINGS[kind.task]:
             self.scoring = SCORINGS[kind.task][0]
 
     def entries(self) -> dict:
-        return {h.name: getattr(self.grid, h.name) for h in ESTIMATORS[self.estimator].hypers}
+        # From the estimator's own form: a watcher of the estimator may run before
+        # self.grid follows it (a link setting the estimator with the summary's update).
+        grid = self._form(self.estimator)
+        return {h.name: getattr(grid, h.name) for h in ESTIMATORS[self.estimator].hypers}
 
     def spec(self) -> SearchSpec:
         """The search the widgets describe (SearchError when an entry cannot be read)."""

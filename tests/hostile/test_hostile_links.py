@@ -38,6 +38,7 @@ LINKS = [
     ("tab=99", "tab=99"),
     (f"tab=3&ex_x={q(IMG)}", IMG),
     ("dataset=" + q("ñ日本\u202e\u0000"), "ñ日本"),
+    (f"theme={q(SCRIPT)}", SCRIPT),  # Panel's template looked it up unchecked: a blank page
 ]
 
 

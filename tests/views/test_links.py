@@ -204,3 +204,18 @@ def test_a_closed_sessions_document_left_current_is_not_a_page(monkeypatch):
     assert in_server_session()
     Context.destroyed = True
     assert not in_server_session()
+
+
+async def test_a_link_to_a_regressor_on_the_classes_shows_its_summary_and_runs(manager, catalog,
+                                                                               link):
+    # A link the app itself writes (issue 18): Ridge on the classification data used to
+    # raise "'SVCGrid' object has no attribute 'alpha'" in the summary's update, so the
+    # page never showed its summary and Run stayed disabled.
+    link(ms_est="Ridge", tab=2)
+    view = await model_search(manager)
+    try:
+        assert view.estimator == "Ridge" and "alpha" in view.entries()
+        job = await view.run()
+        assert job.status == "done", job.error
+    finally:
+        await view.jobs.close()
