@@ -26,9 +26,10 @@ while it runs. The options were:
   computing) and anything another thread computes meanwhile runs as it would have.
 
 HoloViews and Bokeh then do the colour mapping on the computed aggregate
-(``hv.Image``, ``nodata=0`` for counts as HoloViews' own ``rasterize`` sets it);
-nothing here bins or colours by hand. No Panel import: benchmarks and notebooks
-call these functions directly, e.g.
+(``hv.Image``, ``nodata=0`` for counts as HoloViews' own ``rasterize`` sets it),
+after ``spread`` (datashader's ``dynspread``) has grown sparse points to a few
+pixels; nothing here bins, spreads or colours by hand. No Panel import: benchmarks
+and notebooks call these functions directly, e.g.
 ``await client.compute(aggregate(frame, "dep_delay", "arr_delay", ...))``.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ import dask.array as da
 import dask.dataframe as dd
 import dask.threaded
 import datashader as ds
+import datashader.transfer_functions as tf
 import numpy as np
 import pandas as pd
 from dask.delayed import Delayed
@@ -90,12 +92,20 @@ def check_columns(dtypes: pd.Series, roles: dict[str, str | None]) -> None:
 def frame_for(ddf: dd.DataFrame, columns: list[str]) -> dd.DataFrame:
     """The columns a view reads, projected and optimised: the frame to aggregate or persist.
 
-    Optimising before persisting matters: a lazily projected root ``read_parquet``
-    that is persisted keeps its pre-fusion partition count and later computes fail
-    with lost dependencies (dask/dask#12488). Only numeric columns reach datashader,
-    so it never computes categories of its own while its graph is captured.
+    Optimising before persisting matters: a projected root ``read_parquet`` that is
+    persisted keeps its pre-fusion partition count and later computes fail with lost
+    dependencies (dask/dask#12488). dask fuses a reader's partitions only under a
+    parent, and a projection in the files' own column order leaves the reader bare
+    (``dep_delay, arr_delay`` of the flights did), so an identity step is that parent.
+    Only numeric columns reach datashader, so it never computes categories of its own
+    while its graph is captured.
     """
-    return ddf[list(dict.fromkeys(columns))].optimize()
+    frame = ddf[list(dict.fromkeys(columns))]
+    return frame.map_partitions(_unchanged, enforce_metadata=False).optimize()
+
+
+def _unchanged(part: pd.DataFrame) -> pd.DataFrame:
+    return part
 
 
 def lost_keys(exc: BaseException) -> bool:
@@ -207,6 +217,17 @@ def aggregate(ddf: dd.DataFrame, x: str, y: str, agg: str = "count", value: str 
         keeper.disarm()
     (key,) = keys
     return Delayed(key, graph.__dask_graph__() if hasattr(graph, "__dask_graph__") else graph)
+
+
+def spread(image: xr.DataArray, max_px: int = 3, threshold: float = 0.5) -> xr.DataArray:
+    """``image`` with isolated pixels grown up to ``max_px`` on each side, for the eye.
+
+    Zoomed in, a row is one pixel on a wide map: too small to see. datashader's
+    ``dynspread`` grows pixels until ``threshold`` of them touch a neighbour, so
+    sparse views spread and dense ones stay as they are. Where spread pixels meet,
+    the larger count (or mean) shows: a mean is never summed into a false one.
+    """
+    return tf.dynspread(image, threshold=threshold, max_px=max_px, how="max")
 
 
 def within(ddf: dd.DataFrame, bounds: dict[str, tuple[float, float]]) -> dd.DataFrame:

@@ -5,8 +5,11 @@ Each change (columns, aggregation, a pan or a zoom) runs one job of kind
 running, so the newest view supersedes older ones and the cluster drops their
 work. ``compute.explore`` builds datashader's aggregation graph and the job
 computes it on the cluster (see that module for why); HoloViews and Bokeh draw
-and colour the aggregate that comes back. The plot area shows Panel's loading
-overlay while a job runs.
+and colour the aggregate that comes back (``explore_plots``), spread so that
+sparse points stay visible. The map fills the width it is given and is
+aggregated at that width, one bin per screen pixel. From a dataset choice to the
+drawn map the plots show Panel's loading overlay and the status line says what is
+being done ("Drawing the map of 10,000,000 rows…"): a big dataset takes seconds.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job, JobRunner
 from . import explore_link as link
+from . import explore_plots as plots
 from . import url
 from .dataset_picker import DatasetPicker
 from .notify import notify, plain
@@ -38,7 +42,11 @@ KIND = "explore"
 # Axes tried first, in order, when a dataset is chosen: the taxi pickup map, then flights.
 PRESETS = (("pickup_longitude", "pickup_latitude"), ("distance", "air_time"),
            ("dep_delay", "arr_delay"))
-BACKGROUND = "#f4f3ee"  # a plain background: map tiles would need the internet
+# Flex item sizes (CSS flex: grow shrink basis): side by side when the work area has
+# room, wrapped one under the other when it has not (the panes beside it, a narrow screen).
+FIELD_FLEX = {"flex": "1 1 150px"}
+MAP_FLEX = {"flex": "3 1 420px"}
+HISTOGRAM_FLEX = {"flex": "2 1 280px"}
 
 
 def _close(a: tuple | None, b: tuple | None) -> bool:
@@ -70,7 +78,8 @@ class ExploreView(Viewer):
     selection = param.Dict(default=None, allow_None=True, doc=(
         "{column: (low, high)} of the box selected on the map"))
     width = param.Integer(default=None, allow_None=True, bounds=(50, 4000), doc=(
-        "Pixels across the map, aggregated one per pixel (default: explore.width)."))
+        "Pixels across the map, aggregated one per pixel: the drawn map's width once it "
+        "is on screen (before that, explore.width)."))
     height = param.Integer(default=None, allow_None=True, bounds=(50, 4000), doc=(
         "Pixels down the map (default: explore.height)."))
     cmap = param.String(default="fire", doc="Colour map name (colorcet or Bokeh).")
@@ -78,9 +87,12 @@ class ExploreView(Viewer):
     shown = param.Boolean(default=True, doc=(
         "Whether the view is on screen. Maps are computed only while it is: an unopened "
         "tab costs the cluster nothing."))
-    loading = param.Boolean(default=False, doc="A re-aggregation is running.")
+    loading = param.Boolean(default=False, doc=(
+        "A map is on its way: a new dataset being read, or an aggregation running."))
     error = param.String(default="", doc="Why the plot cannot be drawn, for the user.")
     status = param.String(default="", doc="What the plot shows: rows drawn, rows in view.")
+    activity = param.String(default="", doc=(
+        "What is being done while loading, for the user: 'Drawing the map of 10,000,000 rows…'."))
     raster = param.ClassSelector(class_=Raster, default=None, allow_None=True, doc=(
         "The aggregate on screen (its ranges are the view it was computed for)."))
 
@@ -95,8 +107,14 @@ class ExploreView(Viewer):
         self._loads = 0
         self._plotted: ExploreSpec | None = None
         self._image_pipe = self._hist_pipe = None
-        self._plot = pn.pane.HoloViews(None, css_classes=["explore-map"], margin=5)
-        self._histogram = pn.pane.HoloViews(None, css_classes=["explore-histogram"], margin=5)
+        # Not linked: Panel would tie the map's axis to the histogram's when both show
+        # one column (arr_delay), and the map's view would take the histogram's range.
+        self._plot = pn.pane.HoloViews(None, css_classes=["explore-map"], margin=5,
+                                       sizing_mode="stretch_width", min_width=300,
+                                       linked_axes=False)
+        self._histogram = pn.pane.HoloViews(None, css_classes=["explore-histogram"], margin=5,
+                                            sizing_mode="stretch_width", min_width=240,
+                                            linked_axes=False)
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False,
                                     css_classes=["explore-error"], sizing_mode="stretch_width")
         self._clear = pn.widgets.Button(label="Clear selection", disabled=True,
@@ -110,7 +128,7 @@ class ExploreView(Viewer):
         self._link = url.QueryLink(link.KEYS, "explore", lambda: link.state(self))
         self.param.watch(self._link.write, list(link.KEYS))
         self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
-        watcher = self.datasets.param.watch(self._on_summary, "summary")
+        watcher = self.datasets.param.watch(self._on_summary, ["summary", "loading"])
         if in_server_session():
             # Persisted columns live while this view holds them: let go with the session.
             pn.state.on_session_destroyed(lambda ctx: self._release(watcher))
@@ -139,16 +157,23 @@ class ExploreView(Viewer):
         return ExploreSpec(self.x, self.y, self.agg, self.value, self.hist)
 
     def _on_summary(self, *events) -> None:
-        if self.datasets.summary is not None:  # None while the picker reads the new choice
+        picker = self.datasets
+        if picker.summary is not None:
             pn.state.execute(self.load)
+        elif picker.loading:  # a new choice: say so at once, the map is seconds away
+            self.param.update(loading=True, activity=f"Reading {picker.dataset_name}…")
+        else:  # the picker could not read it, and says why
+            self.param.update(loading=False, activity="")
 
     async def load(self) -> None:
         """Take the picker's dataset: its columns, sensible axes, then a first plot."""
         self._loads += 1
         token, dataset = self._loads, self.datasets.dataset
         if self._ddf is not None and dataset.cache_token() == self._source:
-            return  # the same data summarised again: the map and its kept columns stand
-        self.loading = True
+            # The same data summarised again: the map and its kept columns stand.
+            self.param.update(loading=False, activity="")
+            return
+        self.param.update(loading=True, activity=f"Reading the columns of {dataset.name}…")
         try:
             ddf = await asyncio.to_thread(dataset.to_dask)
         except DatasetError as e:
@@ -208,7 +233,7 @@ class ExploreView(Viewer):
         self._refreshes += 1
         token, spec, ddf, dataset = self._refreshes, self.spec(), self._ddf, self.datasets.dataset
         if spec is None or ddf is None:
-            self.loading = False
+            self.param.update(loading=False, activity="")
             return
         x_range, y_range = self.x_range, self.y_range
         width, height = self.width, self.height
@@ -232,7 +257,8 @@ class ExploreView(Viewer):
                     log.warning("Explore: kept columns lost (%s); reading the source", e)
                     prepared, persist = None, False
 
-        self.param.update(loading=True, error="")  # the sentence was the last attempt's
+        # The sentence was the last attempt's.
+        self.param.update(loading=True, error="", activity=self._drawing(prepared, spec))
         job = await self.jobs.run(
             Job(kind=KIND, title=f"datashader {spec.agg} of {spec.y} by {spec.x}",
                 dataset=self.datasets.dataset_name,
@@ -241,19 +267,33 @@ class ExploreView(Viewer):
             work, remember=False, explain=lambda e: str(explain_read(e, dataset) or e))
         if token != self._refreshes:
             return  # a newer view superseded this one: drop its outcome
-        self.loading = False
         if job.status == "done":
             self._show(spec, prepared, job.result)
         elif job.status == "failed":
             self._fail(job.error)
+        else:
+            self.param.update(loading=False, activity="")
+
+    def _drawing(self, prepared, spec: ExploreSpec) -> str:
+        """What a refresh tells the user while it runs: how many rows it draws."""
+        if prepared is not None and prepared.spec == spec:
+            return f"Drawing the map of {prepared.rows:,} rows…"
+        summary = self.datasets.summary
+        if summary is None:
+            return "Drawing the map…"
+        about = "" if summary.exact else "about "
+        return f"Drawing the map of {about}{summary.rows_estimate:,} rows…"
 
     def _fail(self, message: str) -> None:
-        self.param.update(error=message, loading=False, raster=None)
+        self.param.update(error=message, loading=False, activity="", raster=None)
         notify(message)
 
     # -- drawing -----------------------------------------------------------
 
     def _show(self, spec: ExploreSpec, prepared, raster: Raster) -> None:
+        # Before drawing: a new plot reports its ranges as it is made, and they must
+        # match this raster's, or the first map would be taken for a zoom and redone.
+        self.raster = raster
         if spec != self._plotted:
             self._build(spec, raster)  # drawn first with this raster: the axes fit its extent
         else:
@@ -261,7 +301,8 @@ class ExploreView(Viewer):
             self._hist_pipe.send(raster)
         in_view = f" · {raster.rows_in_view:,} in view with a {spec.hist}" if spec.hist else ""
         cached = "kept on the cluster" if prepared.persisted else "read from the source"
-        self.param.update(raster=raster, error="", status=(
+        # The status changes with the picture, not before it.
+        self.param.update(error="", loading=False, activity="", status=(
             f"{prepared.rows:,} rows drawn ({cached}){in_view}"))
 
     def _build(self, spec: ExploreSpec, raster: Raster) -> None:
@@ -269,48 +310,23 @@ class ExploreView(Viewer):
         self._plotted = spec
         self._image_pipe = hv.streams.Pipe(data=raster)
         self._hist_pipe = hv.streams.Pipe(data=raster)
-        image = hv.DynamicMap(lambda data: self._image(spec, data), streams=[self._image_pipe])
+        image = hv.DynamicMap(lambda data: plots.map_image(spec, data, self.cmap, self.height),
+                              streams=[self._image_pipe])
         ranges = hv.streams.RangeXY(source=image)
         ranges.add_subscriber(lambda x_range=None, y_range=None: self._on_range(
             spec, x_range, y_range))
+        # The map stretches to its area; its frame's width is the aggregate's.
+        size = hv.streams.PlotSize(source=image)
+        size.add_subscriber(lambda width=None, height=None, scale=None: self._on_size(
+            spec, width))
         bounds = hv.streams.BoundsXY(source=image, bounds=None)
         bounds.add_subscriber(lambda bounds: self._on_box(spec, bounds))
         self._bounds_stream = bounds
-        box = hv.DynamicMap(lambda bounds: self._box(bounds), streams=[bounds])
+        box = hv.DynamicMap(plots.selection_box, streams=[bounds])
         self._plot.object = image * box
-        self._histogram.object = hv.DynamicMap(lambda data: self._hist(spec, data),
+        height = max(250, self.height * 2 // 3)
+        self._histogram.object = hv.DynamicMap(lambda data: plots.histogram(spec, data, height),
                                                streams=[self._hist_pipe])
-
-    def _image(self, spec: ExploreSpec, raster: Raster | None):
-        if spec.agg == "count":
-            vdim = hv.Dimension("count", label="rows", nodata=0)  # as hv's rasterize does
-        else:
-            vdim = hv.Dimension("mean", label=f"mean {spec.value}")
-        kdims = [spec.x, spec.y]
-        if raster is None:
-            element = hv.Image([], kdims=kdims, vdims=[vdim])
-        else:
-            element = hv.Image(raster.image.rename(vdim.name), kdims=kdims, vdims=[vdim])
-        return element.opts(
-            cmap=self.cmap, cnorm="eq_hist" if spec.agg == "count" else "linear",
-            colorbar=True, bgcolor=BACKGROUND, frame_width=self.width,
-            frame_height=self.height, tools=["hover", "box_select"],
-            active_tools=["pan", "wheel_zoom"], clipping_colors={"NaN": (0, 0, 0, 0)})
-
-    def _hist(self, spec: ExploreSpec, raster: Raster | None):
-        if raster is None or raster.counts is None:
-            return hv.Histogram([], kdims=[spec.hist or "value"], vdims=["rows"])
-        return hv.Histogram((raster.edges, raster.counts), kdims=[spec.hist],
-                            vdims=["rows"]).opts(
-            frame_width=max(200, self.width // 2), frame_height=self.height, framewise=True,
-            color="#d6604d", bgcolor=BACKGROUND, tools=["hover"],
-            title=f"{spec.hist}: rows in view")
-
-    @staticmethod
-    def _box(bounds):
-        if bounds is None:
-            return hv.Bounds((math.nan,) * 4)
-        return hv.Bounds(bounds).opts(color="#1f77b4", line_width=2)
 
     def _on_range(self, spec: ExploreSpec, x_range, y_range) -> None:
         if spec != self._plotted:
@@ -323,6 +339,11 @@ class ExploreView(Viewer):
                 _close(x_range, shown[0]) and _close(y_range, shown[1])):
             return  # no view yet, or Bokeh echoing the one it was sent: nothing to aggregate
         self.param.update(x_range=x_range, y_range=y_range)
+
+    def _on_size(self, spec: ExploreSpec, width) -> None:
+        # A couple of pixels either way is Bokeh's layout rounding, not a new size.
+        if spec == self._plotted and width and width >= 50 and abs(width - self.width) > 2:
+            self.width = int(width)
 
     def _on_box(self, spec: ExploreSpec, bounds) -> None:
         if bounds is None:
@@ -351,17 +372,15 @@ class ExploreView(Viewer):
         # A plot that cannot be drawn is not shown half-drawn: the sentence replaces it.
         self._plot.visible = self._histogram.visible = not self.error
 
-    def _controls(self):
-        return pn.Param(self, parameters=["x", "y", "agg", "value", "hist"], widgets={
-            "x": {"type": pn.widgets.Select, "name": "x axis"},
-            "y": {"type": pn.widgets.Select, "name": "y axis"},
-            "agg": {"type": pn.widgets.RadioButtonGroup, "name": "colour by"},
-            "value": {"type": pn.widgets.Select, "name": "mean of"},
-            "hist": {"type": pn.widgets.Select, "name": "histogram of"},
-        }, show_name=False, default_layout=pn.Row, sizing_mode="stretch_width")
+    def _field(self, name: str, label: str, widget=pn.widgets.Select, **options):
+        return widget.from_param(self.param[name], name=label, sizing_mode="stretch_width",
+                                 min_width=140, **options)
 
-    @param.depends("status", "selection")
+    @param.depends("status", "selection", "activity", "loading")
     def _summary(self):
+        if self.loading and self.activity:
+            return pn.pane.Markdown(plain(self.activity), margin=(0, 10),
+                                    css_classes=["explore-status", "explore-activity"])
         selected = ""
         if self.selection:
             selected = " · selected " + ", ".join(
@@ -370,11 +389,25 @@ class ExploreView(Viewer):
                                 margin=(0, 10))
 
     def __panel__(self):
-        return pn.Column(
-            self._controls(),
+        # The selected aggregation is a filled button, the other an outline.
+        colour_by = self._field("agg", "colour by", pn.widgets.RadioButtonGroup,
+                                color="primary", variant="outline",
+                                css_classes=["explore-agg"], styles=FIELD_FLEX)
+        fields = [self._field(name, label, styles=FIELD_FLEX) for name, label in (
+            ("x", "x axis"), ("y", "y axis"), ("value", "mean of"))]
+        map_column = pn.Column(
+            pn.FlexBox(*fields[:2], colour_by, fields[2], align_items="flex-end"),
             pn.Row(self._pickup, self._clear),
+            self._plot,
+            sizing_mode="stretch_width", min_width=300, styles=MAP_FLEX)
+        histogram_column = pn.Column(
+            self._field("hist", "histogram of", css_classes=["explore-hist-picker"]),
+            self._histogram,
+            sizing_mode="stretch_width", min_width=240, styles=HISTOGRAM_FLEX,
+            css_classes=["explore-histogram-column"])
+        return pn.Column(
             self._summary,
             self._alert,
-            pn.Row(self._plot, self._histogram),
-            sizing_mode="stretch_width",
+            pn.FlexBox(map_column, histogram_column),
+            sizing_mode="stretch_width", css_classes=["explore"],
         )

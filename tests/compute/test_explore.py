@@ -10,11 +10,11 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import get_task_stream
+from distributed import futures_of, get_task_stream
 
 from dashboard.compute.explore import (ExploreError, ExploreSpec, _KeepGraph, aggregate,
                                        check_columns, check_extent, column_stats, extents,
-                                       histogram, numeric_columns, prepare, render)
+                                       histogram, numeric_columns, prepare, render, spread)
 from dashboard.datasets.flights import FlightsDataset
 from dashboard.datasets.taxi import TaxiDataset
 from dashboard.jobs import Job, JobRunner  # ``runner``: tests/compute/conftest.py
@@ -85,6 +85,34 @@ async def test_histogram_of_rows_in_view_equals_numpy(async_client, small):
     expected, expected_edges = np.histogram(inside.w, bins=20, range=(0, 10))
     np.testing.assert_array_equal(counts, expected)
     np.testing.assert_allclose(edges, expected_edges)
+
+
+async def test_sparse_points_zoomed_in_are_spread_over_several_pixels(async_client, small):
+    # Five rows in a zoomed-in view of a 300 x 200 map: five lone pixels, too small to see.
+    ddf = dd.from_pandas(pd.DataFrame({"a": [0.1, 0.3, 0.5, 0.7, 0.9],
+                                       "b": [0.2, 0.8, 0.5, 0.3, 0.6]}), npartitions=2)
+    image = await async_client.compute(aggregate(
+        ddf, "a", "b", x_range=(0, 1), y_range=(0, 1), width=300, height=200))
+    assert int((image.values > 0).sum()) == 5
+    shown = spread(image)
+    # Each point is now a blob of pixels, still of its own count; the aggregate is unchanged.
+    assert int((shown.values > 0).sum()) >= 5 * 9
+    assert shown.values.max() == 1 and int(image.values.sum()) == 5
+    assert shown.dims == image.dims and (shown["a"] == image["a"]).all()
+
+    # A mean spreads without summing neighbours into a false mean.
+    ddf = ddf.assign(w=ddf.a * 10)
+    means = await async_client.compute(aggregate(
+        ddf, "a", "b", "mean", "w", x_range=(0, 1), y_range=(0, 1), width=300, height=200))
+    spread_means = spread(means).values
+    assert np.isfinite(spread_means).sum() >= 5 * 9
+    assert set(np.unique(spread_means[np.isfinite(spread_means)])) <= {1.0, 3.0, 5.0, 7.0, 9.0}
+
+    # A dense view is left as it is: every pixel already has neighbours.
+    dense = await async_client.compute(aggregate(
+        dd.from_pandas(small, npartitions=2), "a", "b", x_range=(-1, 1), y_range=(-1, 1),
+        width=20, height=20))
+    np.testing.assert_array_equal(spread(dense).values, dense.values)
 
 
 def test_graph_is_kept_only_for_the_calling_thread(small):
@@ -183,6 +211,25 @@ async def test_flights_delays_and_distance_by_air_time(runner):
         expected = numpy_counts(source, x, y, prepared.x_range, prepared.y_range, 300, 200)
         assert np.abs(raster.image.values - expected).sum() < 0.01 * len(both)
         assert raster.rows_in_view == len(source[[x, y, "arr_delay"]].dropna())
+
+
+async def test_persisted_two_column_projection_of_parquet_is_usable(runner):
+    # dep_delay and arr_delay alone leave a bare read_parquet, which persisting fuses
+    # into fewer partitions than the collection it returns claims (dask/dask#12488).
+    ddf = FlightsDataset().to_dask()
+    spec = ExploreSpec("dep_delay", "arr_delay", hist="arr_delay")
+    job = await run(runner, lambda ctx: prepare(ctx, ddf, spec, persist=True))
+    assert job.status == "done", job.error
+    prepared = job.result
+    assert prepared.persisted
+    assert prepared.frame.npartitions == len(futures_of(prepared.frame))
+    both = ddf[["dep_delay", "arr_delay"]].dropna().compute()
+    assert prepared.rows == len(both)
+    zoom = ((500.0, 1400.0), (500.0, 1400.0))
+    job = await run(runner, lambda ctx: render(ctx, prepared, *zoom, 90, 90))
+    assert job.status == "done", job.error
+    assert int(job.result.image.sum()) == int((both.dep_delay.between(500, 1400)
+                                               & both.arr_delay.between(500, 1400)).sum())
 
 
 async def test_taxi_ten_million_rows_pickup_map_and_zoom(runner):

@@ -131,11 +131,18 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
 
 
 async def test_taxi_pickup_map_and_box_selection(view):
+    said = []
+    view.param.watch(lambda event: said.append(event.new), "activity")
     view.datasets.dataset_name = "nyc-taxi"
+    # At once, before the picker has read anything: the map is on its way.
+    assert view.loading and view.activity == "Reading nyc-taxi…"
     view.datasets.dataset.rows = 1_000_000
     await until(lambda: view._ddf is not None and view._ddf.npartitions == 1
                 and view.raster is not None and view.x == "pickup_longitude"
                 and not view.loading, "the taxi pickup map")
+    # One partition is counted exactly; more would be estimated ("about").
+    assert "Drawing the map of 1,000,000 rows…" in said
+    assert view.activity == "" and "1,000,000 rows drawn" in view.status
     assert (view.x, view.y) == ("pickup_longitude", "pickup_latitude")
     assert view._pickup.visible
     assert int(view.raster.image.sum()) == 1_000_000
@@ -146,6 +153,16 @@ async def test_taxi_pickup_map_and_box_selection(view):
     assert view._clear.disabled is False
     view._clear.clicks += 1
     assert view.selection is None and view._clear.disabled
+
+
+async def test_a_dataset_that_cannot_be_read_does_not_leave_the_map_loading(view, catalog,
+                                                                           tmp_path):
+    catalog.write_text(f"datasets:\n  ghost:\n    path: {tmp_path / 'ghost.csv'}\n")
+    view.datasets.reload(select="ghost")
+    assert view.loading and view.activity == "Reading ghost…"
+    await until(lambda: not view.datasets.loading, "the picker to give up")
+    assert view.datasets.error  # the picker says why
+    assert not view.loading and view.activity == ""
 
 
 async def test_an_unopened_explore_tab_computes_nothing_until_it_is_shown(manager, catalog):
