@@ -46,7 +46,7 @@ class ClusterCard(Viewer):
         if in_server_session():
             pn.state.on_session_destroyed(lambda ctx: manager.param.unwatch(watcher))
         buttons = [pn.widgets.Button.from_param(self.param.scale, label="Scale",
-                                                button_type="primary", disabled=self.param.busy),
+                                                color="primary", disabled=self.param.busy),
                    pn.widgets.Button.from_param(self.param.adapt, label="Adapt",
                                                 disabled=self.param.busy)]
         def number(parameter, label, width):
