@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from urllib.parse import quote, urlparse
 
 from bokeh.server.util import check_allowlist
@@ -20,6 +21,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.web import HTTPError, authenticated
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
 
+from .. import config
 from ..cluster import ClusterManager
 from .allowlist import http_allowed, websocket_allowed
 from .eventstream import EventstreamFanout
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 _RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "ETag", "Last-Modified", "Expires")
 _START_TIMEOUT = 120  # seconds: a first request may arrive while the cluster starts
 _MAX_WS_MESSAGE = 20 * 1024 * 1024  # Bokeh's own default
+# Open pane sockets by user ("" without a login): each is a live Bokeh session on the
+# scheduler's dashboard, which for an embedded cluster runs in this very process.
+_OPEN: Counter = Counter()
 
 
 class _ProxyBase(AuthRequestHandler):
@@ -84,7 +89,37 @@ class _WebSocketBase(_ProxyBase, WebSocketHandler):
             raise HTTPError(403)
         if not websocket_allowed(args[0]):
             raise HTTPError(404)
-        return await super().get(*args, **kwargs)
+        user = self._user()
+        if (_OPEN[user] >= config.get("proxy.max-pane-sockets-per-user")
+                or sum(_OPEN.values()) >= config.get("proxy.max-pane-sockets")):
+            # One user's open panes (or forged ones) must not take the server's loop.
+            raise HTTPError(429, reason="Too many dashboard panes open")
+        _OPEN[user] += 1
+        self._counted = user
+        try:
+            return await super().get(*args, **kwargs)
+        except BaseException:
+            self._release()
+            raise
+
+    def _user(self) -> str:
+        user = self.current_user
+        if isinstance(user, bytes):
+            return user.decode("utf-8", "replace")
+        return "" if user is True else str(user)
+
+    def _release(self) -> None:
+        """Count this socket as closed (once)."""
+        user = getattr(self, "_counted", None)
+        if user is not None:
+            self._counted = None
+            _OPEN[user] -= 1
+            if _OPEN[user] <= 0:
+                del _OPEN[user]
+
+    def on_connection_close(self) -> None:
+        self._release()
+        super().on_connection_close()
 
     async def upstream_ws(self) -> str:
         return websocket_url(await self.upstream())
@@ -132,6 +167,7 @@ class DashboardWebSocketHandler(_WebSocketBase):
             await self._upstream.write_message(message, binary=isinstance(message, bytes))
 
     def on_close(self) -> None:
+        self._release()
         if self._upstream is not None:
             self._upstream.close()
             self._upstream = None
@@ -152,4 +188,5 @@ class EventstreamHandler(_WebSocketBase):
         self.fanout.on_client_message(self, message)
 
     def on_close(self) -> None:
+        self._release()
         self.fanout.unsubscribe(self)

@@ -340,11 +340,11 @@ async def test_websocket_refused_off_the_allowlist(proxied_app, path):
 
 # -- --basic-auth ---------------------------------------------------------------
 
-def login(app) -> str:
+def login(app, user: str = "alice") -> str:
     """Log in through Panel's BasicLoginHandler; return the Cookie header to send."""
     status, headers, _ = request(
         app.port, "/login", "POST", {"Content-Type": "application/x-www-form-urlencoded"},
-        urlencode({"username": "alice", "password": "s3cret"}))
+        urlencode({"username": user, "password": "s3cret"}))
     assert status == 302, status
     jar = SimpleCookie()
     for header in headers.get_all("Set-Cookie") or []:
@@ -374,4 +374,40 @@ async def test_basic_auth_guards_the_proxy(auth_app):
     try:
         await read_events(conn, lambda e: names(e, "add_worker"))
     finally:
+        conn.close()
+
+
+async def test_pane_sockets_are_capped_per_user_and_the_others_still_get_theirs(
+        serve, process_cluster):
+    # One logged-in user opening pane sockets (forged pages, or many tabs) used about a
+    # core of the server (issue 18): past the cap the proxy refuses, with 429.
+    app = serve("--basic-auth", "s3cret", "--cookie-secret", "y" * 32,
+                app_args=("--scheduler", process_cluster.address),
+                env={"DASK_WORKBENCH__PROXY__MAX_PANE_SOCKETS_PER_USER": "3"})
+    port, origin = app.port, f"http://127.0.0.1:{app.port}"
+    url = f"ws://127.0.0.1:{port}/dask/individual-task-stream/ws"
+
+    async def pane(cookie: str):
+        _, _, body = await asyncio.to_thread(request, port, "/dask/individual-task-stream",
+                                             headers={"Cookie": cookie})
+        conn = await ws_connect(url, origin=origin, cookie=cookie,
+                                subprotocols=["bokeh", bokeh_token(body)])
+        assert await asyncio.wait_for(conn.read_message(), TIMEOUT) is not None
+        return conn
+
+    mallory = await asyncio.to_thread(login, app, "mallory")
+    await asyncio.to_thread(wait_until, lambda: request(
+        port, "/dask/individual-task-stream", headers={"Cookie": mallory})[0] == 200,
+        60, "the proxied page after login")
+    opened = [await pane(mallory) for _ in range(3)]
+    with pytest.raises(HTTPClientError) as refused:
+        await pane(mallory)
+    assert refused.value.code == 429
+    # Another user is not held back by Mallory's panes.
+    alice = await pane(await asyncio.to_thread(login, app, "alice"))
+    # A closed pane frees its place.
+    opened.pop().close()
+    await asyncio.sleep(1)
+    opened.append(await pane(mallory))
+    for conn in (*opened, alice):
         conn.close()
