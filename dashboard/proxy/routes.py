@@ -1,6 +1,7 @@
 """URL patterns that mount the dashboard proxy under ``<app root>/dask/``."""
 from __future__ import annotations
 
+from .. import downloads
 from ..cluster import ClusterManager, get_manager
 from .eventstream import EventstreamFanout
 from .handlers import (DashboardHTTPHandler, DashboardWebSocketHandler, EventstreamHandler,
@@ -24,10 +25,11 @@ def routes(manager: ClusterManager | None = None, mount: str = MOUNT) -> list[tu
 
 
 def mount_routes(manager: ClusterManager | None = None) -> list[tuple]:
-    """Routes for the server this process runs; the app then links panes through them."""
+    """Routes for the server this process runs; the app then links panes through them,
+    and offers downloads over HTTP (see dashboard.downloads)."""
     global _mounted
     _mounted = True
-    return routes(manager)
+    return routes(manager) + downloads.routes()
 
 
 def is_mounted() -> bool:

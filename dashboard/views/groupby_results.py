@@ -9,9 +9,11 @@ import hvplot.pandas  # noqa: F401  (registers .hvplot)
 import pandas as pd
 import panel as pn
 
-from .. import config
+from .. import config, downloads
 from ..compute.groupby import GroupBySpec, spec_from_settings
 from ..jobs import Job
+from ..proxy import is_mounted
+from .session import in_server_session
 
 
 def progress(job: Job | None):
@@ -103,10 +105,29 @@ def figures(job: Job) -> str:
     return " · ".join(parts)
 
 
-def csv_download(result: pd.DataFrame, dataset: str) -> pn.widgets.FileDownload:
-    return pn.widgets.FileDownload(
-        callback=lambda: io.StringIO(result.to_csv()), filename=f"{dataset}-groupby.csv",
-        label="Download CSV", color="default", css_classes=["download-csv"])
+def csv_download(result: pd.DataFrame, dataset: str):
+    """Served: a link to the CSV streamed over HTTP (see dashboard.downloads), never sent
+    through the session's WebSocket. In a notebook: Panel's FileDownload."""
+    filename = f"{dataset}-groupby.csv"
+    if not (in_server_session() and is_mounted()):
+        return pn.widgets.FileDownload(
+            callback=lambda: io.StringIO(result.to_csv()), filename=filename,
+            label="Download CSV", color="default", css_classes=["download-csv"])
+    token = downloads.offer(result, filename, pn.state.user)
+    href = f"{pn.state.rel_path or '.'}/{downloads.ROUTE}/{token}"
+    return pn.pane.HTML(
+        f'<a class="download-link" role="button" href="{html.escape(href, quote=True)}" '
+        f'download="{html.escape(filename, quote=True)}">Download CSV</a>',
+        css_classes=["download-csv"], stylesheets=[DOWNLOAD_CSS], margin=(5, 10))
+
+
+# A link that looks like the buttons beside it.
+DOWNLOAD_CSS = """
+.download-link { display: inline-block; padding: 6px 12px; border-radius: 4px;
+  border: 1px solid var(--neutral-stroke-rest, #bbb); color: inherit; text-decoration: none;
+  font-size: 14px; }
+.download-link:hover { background: var(--neutral-fill-hover, #eee); }
+"""
 
 
 def report_download(job: Job) -> pn.widgets.FileDownload | None:
@@ -126,6 +147,34 @@ def comparison(compare: dict) -> str:
             f"**{speedup:.2f}×** ({'the cluster is' if speedup >= 1 else 'pandas is'} "
             f"{verdict if speedup >= 1 else 'faster'}) · same result: "
             f"{'yes' if compare['equal'] else 'NO'}")
+
+
+def filter_of(filters: dict, column: str) -> dict:
+    """``column``'s filter as the widgets show it: nothing chosen for one that is not a
+    mapping, no values for values that are not a list."""
+    chosen = filters.get(column)
+    chosen = chosen if isinstance(chosen, dict) else {}
+    values = chosen.get("values", [])
+    return {**chosen, "values": values if isinstance(values, (list, tuple)) else []}
+
+
+def number(value) -> float | None:
+    """A filter bound for a number box; None (an empty box) for anything else."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def selection_text(selection: dict) -> str:
+    """The map's box, column by column: 'distance in [100, 500]'."""
+    parts = []
+    for column, bounds in selection.items():
+        try:
+            low, high = bounds
+            parts.append(f"{column} in [{low:.4g}, {high:.4g}]")
+        except (TypeError, ValueError):  # a link's malformed box: Run names it
+            parts.append(f"{column}: {bounds!r}")
+    return "; ".join(parts)
 
 
 def history_frame(history: list[Job]) -> pd.DataFrame:

@@ -137,3 +137,38 @@ def test_hosted_only_the_named_admins_may_resize_the_apps_own_cluster(serve, bro
     assert bob.get_by_role("button", name="Scale").count() == 0
     bob.context.close()
     ada.context.close()
+
+
+def test_a_results_download_link_is_its_owners_alone(serve, browser, process_cluster):
+    # The CSV comes over HTTP from the app's server (never through the session's
+    # WebSocket, which a big result blocked for every user), under the app's login,
+    # and only for the user who ran the query.
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "d" * 32, prefix="team/wb",
+                app_args=("--scheduler", process_cluster.address), env=HOSTED,
+                ready_path="login")
+
+    def logged_in(user):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        page.goto(app.url)
+        log_in(page, user, PASSWORD)
+        return page
+
+    ana = logged_in("ana")
+    run_workshop_query(ana)
+    link = ana.get_by_role("button", name="Download CSV")
+    href = link.get_attribute("href")
+    url = ana.evaluate("h => new URL(h, location.href).href", href)
+    assert urlsplit(url).path.startswith("/team/wb/download/")
+    with ana.expect_download() as download:
+        link.click()
+    lines = open(download.value.path()).read().splitlines()
+    assert lines[0] == "origin,dep_delay" and len(lines) == 4
+    ben = logged_in("ben")
+    assert ben.request.get(url).status == 404  # Ana's result, Ben's login
+    anonymous = browser.new_context()
+    answer = anonymous.request.get(url, max_redirects=0)
+    assert answer.status in (302, 401, 403) and "EWR" not in answer.text()
+    for context in (ana.context, ben.context, anonymous):
+        context.close()

@@ -1,0 +1,67 @@
+"""Result downloads streamed over HTTP by the app's own server.
+
+Panel's ``FileDownload`` sends a file's whole content through the session's WebSocket,
+built on the server's event loop: a 427 MB CSV blocked every user's loop for 19 s. A
+view offers its result here instead and links to it; the CSV is written in slices on a
+worker thread and sent as it is written. Links are random, expire, and answer only
+the user who asked (when users log in); served with the app's own auth.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from dataclasses import dataclass
+
+import pandas as pd
+from bokeh.server.views.auth_request_handler import AuthRequestHandler
+from cachetools import TTLCache
+from tornado.web import HTTPError, authenticated
+
+ROUTE = "download"
+SLICE_ROWS = 100_000  # rows written per slice: the loop is free between slices
+_OFFERS: TTLCache = TTLCache(maxsize=1000, ttl=3600)
+_LOCK = threading.Lock()  # sessions of several threads share it
+
+
+@dataclass
+class Offer:
+    frame: pd.DataFrame
+    filename: str
+    owner: str  # the login that asked; "" when the server has none
+
+
+def offer(frame: pd.DataFrame, filename: str, owner: str | None) -> str:
+    """Keep ``frame`` for download as CSV; its link's token."""
+    token = secrets.token_urlsafe(24)
+    with _LOCK:
+        _OFFERS[token] = Offer(frame, filename, owner or "")
+    return token
+
+
+class DownloadHandler(AuthRequestHandler):
+    """GET ``<prefix>/download/<token>``: the offered result as CSV, streamed."""
+
+    SUPPORTED_METHODS = ("GET",)
+
+    @authenticated
+    async def get(self, token: str) -> None:
+        with _LOCK:
+            found = _OFFERS.get(token)
+        user = self.current_user
+        user = user.decode("utf-8", "replace") if isinstance(user, bytes) else str(user or "")
+        if found is None or (found.owner and found.owner != user):
+            raise HTTPError(404)  # unknown, expired, or someone else's: all look the same
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in found.filename)
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{safe}"')
+        self.set_header("Cache-Control", "no-store")
+        frame = found.frame
+        for start in range(0, max(len(frame), 1), SLICE_ROWS):
+            part = frame.iloc[start:start + SLICE_ROWS]
+            self.write(await asyncio.to_thread(part.to_csv, header=start == 0))
+            await self.flush()
+
+
+def routes() -> list[tuple]:
+    return [(rf"/{ROUTE}/([A-Za-z0-9_-]{{16,64}})", DownloadHandler)]
