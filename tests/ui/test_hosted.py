@@ -172,3 +172,17 @@ def test_a_results_download_link_is_its_owners_alone(serve, browser, process_clu
     assert answer.status in (302, 401, 403) and "EWR" not in answer.text()
     for context in (ana.context, ben.context, anonymous):
         context.close()
+
+
+def test_signed_session_ids_refuse_a_made_up_session(serve, page, process_cluster):
+    # Unsigned, a logged-in user who knew another's session id joined that live session
+    # (issue 18). The README's hosted command signs them; a made-up id is refused.
+    env = {**HOSTED, "BOKEH_SECRET_KEY": "s" * 48}
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "t" * 32,
+                "--session-ids", "signed", app_args=("--scheduler", process_cluster.address),
+                env=env, ready_path="login")
+    page.goto(app.url)
+    log_in(page, "ana", PASSWORD)
+    page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
+    forged = page.request.get(f"{app.url}?bokeh-session-id=ana-guessed-this-one")
+    assert forged.status == 403 and "groupby" not in forged.text()
