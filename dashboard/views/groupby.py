@@ -27,6 +27,9 @@ from .text_choice import TextChoice
 KIND = "groupby"
 SUMMARY_WAIT = 120  # seconds a Run waits for the dataset's first read
 NOT_READ = "The dataset has not been read yet; Run once its columns show."
+# The buttons' events, and the coroutine each one runs.
+ACTIONS = {"run_clicked": "run", "cancel_clicked": "cancel",
+           "compare_clicked": "run_comparison", "confirm_clicked": "run_confirmed"}
 
 
 class GroupByView(Viewer):
@@ -57,31 +60,35 @@ class GroupByView(Viewer):
     choices = param.Dict(default={}, doc="Values offered by each text filter.")
     result_shown = param.Event(doc="A run's result has just been shown.")
     columns = param.List(default=[], doc="Columns of the dataset's schema.")
+    code = param.String(default="", doc=(
+        "The query as pandas/Dask code, written by the view from its settings."))
+
+    run_clicked = param.Event(doc="Run: check the query, ask before a huge one, run it.")
+    cancel_clicked = param.Event(doc="Cancel: stop the running query.")
+    compare_clicked = param.Event(doc="Compare with pandas: the same query timed both ways.")
+    confirm_clicked = param.Event(doc="Run anyway: run the query the warning asks about.")
+    clear_selection_clicked = param.Event(doc="Clear map selection: forget the map's box.")
+    busy = param.Boolean(default=False, doc=(
+        "A run or a comparison is under way: Cancel is offered, Run and Compare are not."))
+    can_run = param.Boolean(default=False, doc=(
+        "Run and Compare are offered: the dataset's columns are read and nothing runs."))
+    runs = param.List(default=[], item_type=Job, doc=(
+        "This tab's runs in the session's history, newest first, as the history lists them."))
+    history = param.DataFrame(default=None, allow_None=True, doc=(
+        "The run history as the tab shows it: one row per run in ``runs``."))
 
     def __init__(self, **params):
         super().__init__(**params)
         self._dtypes: dict[str, str] = {}
         self._confirmed = None  # the (data, query) the user agreed to run despite its size
         self._pending = None  # the (data, query) waiting for that agreement
-        self._run_button = pn.widgets.Button(label="Run", color="primary",
-                                             css_classes=["run-groupby"])
-        self._run_button.on_click(self.run)
-        self._cancel_button = pn.widgets.Button(label="Cancel", color="warning",
-                                                disabled=True, css_classes=["cancel-groupby"])
-        self._cancel_button.on_click(self.cancel)
-        self._compare_button = pn.widgets.Button(label="Compare with pandas",
-                                                 css_classes=["compare-groupby"])
-        self._compare_button.on_click(self.run_comparison)
-        self._confirm_button = pn.widgets.Button(label="Run anyway", color="danger")
-        self._confirm_button.on_click(self._run_confirmed)
-        self._history = pn.widgets.Tabulator(
-            show.history_frame([]), disabled=True, show_index=False, height=200,
-            sizing_mode="stretch_width", selectable=False, css_classes=["groupby-history"])
-        self._history.on_click(self._restore_from_history)
+        self.history = show.history_frame([])
         self.datasets.param.watch(self._on_schema, "summary")
         self.jobs.param.watch(self._on_history, "history")
         self.param.watch(self._sort_for_keys, ["group_by", "sort", "ascending"])
+        self.param.watch(self._on_action, list(ACTIONS))
         self._on_schema()
+        self._update_code()
         url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
                         "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
                         "ascending": "ascending", "top_n": "top"}, "group-by")
@@ -91,7 +98,7 @@ class GroupByView(Viewer):
     def _on_schema(self, *_) -> None:
         summary = self.datasets.summary
         # No schema yet (a dataset being read): nothing to build a query from.
-        self._run_button.disabled = self._compare_button.disabled = summary is None
+        self._update_can_run()
         if summary is None:
             return
         dtypes = summary.columns
@@ -181,7 +188,7 @@ class GroupByView(Viewer):
         job = Job(kind=KIND, title=to_code(spec), dataset=self.datasets.dataset_name,
                   settings=self.settings())
         self.param.update(job=job, compare=None)
-        self._busy(True)
+        self.busy = True
         try:
             await self.jobs.run(
                 job, lambda ctx: run_query(ctx, ddf, spec, split_out or None),
@@ -190,7 +197,7 @@ class GroupByView(Viewer):
                 report=self.report,
                 explain=lambda e: str(explain_read(e, dataset) or explain_failure(e, spec)))
         finally:
-            self._busy(False)
+            self.busy = False
             self._on_history()  # the run's row now has its outcome
         if job.status == "done" and self.job is job:
             self.param.trigger("result_shown")
@@ -238,9 +245,10 @@ class GroupByView(Viewer):
             return None
         return groups > config.get("groupby.split-out-groups")
 
-    async def _run_confirmed(self, event=None) -> None:
+    async def run_confirmed(self, event=None) -> Job | None:
+        """Run the query the warning asked about, and the same query later without asking."""
         self._confirmed = self._pending
-        await self.run(confirmed=True)
+        return await self.run(confirmed=True)
 
     async def cancel(self, event=None) -> None:
         """Stop the running query; its tasks are released on the cluster."""
@@ -264,7 +272,7 @@ class GroupByView(Viewer):
             return
         spec = self.spec()
         ddf = await asyncio.to_thread(dataset.to_dask)
-        self._busy(True)
+        self.busy = True
         self.comparing = (f"The cluster took {job.elapsed:.2f} s. Now pandas runs the same "
                           "query in this process, on one core…")
         try:
@@ -273,7 +281,7 @@ class GroupByView(Viewer):
             self._fail(str(explain_read(e, dataset) or explain_failure(e, spec)))
             return
         finally:
-            self._busy(False)
+            self.busy = False
             self.comparing = ""
         self.compare = {"pandas": seconds, "dask": job.elapsed,
                         "threads": self.jobs.manager.n_threads,
@@ -283,19 +291,25 @@ class GroupByView(Viewer):
         self.error = message
         notify(message)
 
-    def _busy(self, busy: bool) -> None:
-        self._run_button.disabled = busy
-        self._compare_button.disabled = busy
-        self._cancel_button.disabled = not busy
+    @param.depends("busy", watch=True)
+    def _update_can_run(self) -> None:
+        self.can_run = self.datasets.summary is not None and not self.busy
+
+    async def _on_action(self, event) -> None:
+        await getattr(self, ACTIONS[event.name])()
+
+    @param.depends("clear_selection_clicked", watch=True)
+    def _on_clear_selection_clicked(self) -> None:
+        self.selection = None
 
     # -- history -----------------------------------------------------------
 
     def _on_history(self, *_) -> None:
-        self._runs = [j for j in self.jobs.history if j.kind == KIND]
-        self._history.value = show.history_frame(self._runs)
+        runs = [j for j in self.jobs.history if j.kind == KIND]
+        self.param.update(runs=runs, history=show.history_frame(runs))
 
-    def _restore_from_history(self, event) -> None:
-        self.restore(self._runs[event.row])
+    def _on_history_click(self, event) -> None:
+        self.restore(self.runs[event.row])
 
     def restore(self, job: Job) -> None:
         """Put the widgets back as they were for ``job`` and show its result."""
@@ -314,11 +328,13 @@ class GroupByView(Viewer):
     def _filter_widgets(self):
         rows = []
         for column in self.filter_columns:
-            chosen = self.filters.get(column, {})
+            # A link's malformed filter shows empty here; Run names what is wrong with it.
+            chosen = show.filter_of(self.filters, column)
             if is_range_dtype(self._dtypes.get(column, "")):
-                low = pn.widgets.FloatInput(label=f"{column} from", value=chosen.get("low"),
-                                            width=140)
-                high = pn.widgets.FloatInput(label="to", value=chosen.get("high"), width=140)
+                low = pn.widgets.FloatInput(label=f"{column} from",
+                                            value=show.number(chosen.get("low")), width=140)
+                high = pn.widgets.FloatInput(label="to", value=show.number(chosen.get("high")),
+                                             width=140)
                 low.param.watch(lambda e, c=column: self._set_filter(c, low=e.new), "value")
                 high.param.watch(lambda e, c=column: self._set_filter(c, high=e.new), "value")
                 rows.append(pn.Row(low, high))
@@ -331,7 +347,7 @@ class GroupByView(Viewer):
                     rows.append(pn.indicators.LoadingSpinner(
                         value=True, size=20, label=f"{plain(column)}: reading values…"))
                     continue
-                chosen_values = [str(v) for v in chosen.get("values", [])]
+                chosen_values = [str(v) for v in chosen["values"]]
                 # A linked value beyond the most frequent stays offered (else Panel drops it).
                 pick = TextChoice(label=f"{column} is one of",
                                   options=list(dict.fromkeys([*options, *chosen_values])),
@@ -358,24 +374,26 @@ class GroupByView(Viewer):
         self.choices = {**self.choices, column: options}
 
     @param.depends("group_by", "value_columns", "agg", "filter_columns", "filters", "selection",
-                   "sort", "ascending", "top_n")
-    def _code(self):
+                   "sort", "ascending", "top_n", watch=True)
+    def _update_code(self) -> None:
         try:
-            code = to_code(self.spec())
+            self.code = to_code(self.spec())
         except Exception:  # half-filled widgets
-            code = ""
-        return pn.pane.Markdown(f"```python\n{code}\n```", css_classes=["groupby-code"],
+            self.code = ""
+
+    @param.depends("code")
+    def _code_view(self):
+        return pn.pane.Markdown(f"```python\n{self.code}\n```", css_classes=["groupby-code"],
                                 sizing_mode="stretch_width")
 
     @param.depends("selection")
     def _selection(self):
         if not self.selection:
             return None
-        clear = pn.widgets.Button(label="Clear map selection", color="light")
-        clear.on_click(lambda e: setattr(self, "selection", None))
-        ranges = "; ".join(f"{c} in [{lo:.4g}, {hi:.4g}]" for c, (lo, hi) in
-                           self.selection.items())
-        return pn.Row(pn.pane.Markdown(f"**Map selection:** {plain(ranges)}"), clear)
+        clear = pn.widgets.Button.from_param(self.param.clear_selection_clicked,
+                                             label="Clear map selection", color="light")
+        return pn.Row(pn.pane.Markdown(
+            f"**Map selection:** {plain(show.selection_text(self.selection))}"), clear)
 
     @param.depends("job", "job.status", "job.done", "job.total", "comparing")
     def _progress(self):
@@ -389,7 +407,8 @@ class GroupByView(Viewer):
         if self.warning:
             return pn.Column(pn.pane.Alert(plain(self.warning), alert_type="warning",
                                            css_classes=["groupby-warning"]),
-                             self._confirm_button)
+                             pn.widgets.Button.from_param(self.param.confirm_clicked,
+                                                          label="Run anyway", color="danger"))
         if self.error:
             return pn.pane.Alert(plain(self.error), alert_type="danger",
                                  css_classes=["groupby-error"])
@@ -421,7 +440,23 @@ class GroupByView(Viewer):
         return TextChoice.from_param(self.param.filter_columns, label="Filter on",
                                      sizing_mode="stretch_width")
 
+    def _buttons(self) -> list[pn.widgets.Button]:
+        idle = self.param.can_run.rx.not_()
+        return [
+            pn.widgets.Button.from_param(self.param.run_clicked, label="Run", color="primary",
+                                         disabled=idle, css_classes=["run-groupby"]),
+            pn.widgets.Button.from_param(self.param.cancel_clicked, label="Cancel",
+                                         color="warning", disabled=self.param.busy.rx.not_(),
+                                         css_classes=["cancel-groupby"]),
+            pn.widgets.Button.from_param(self.param.compare_clicked,
+                                         label="Compare with pandas", disabled=idle,
+                                         css_classes=["compare-groupby"])]
+
     def __panel__(self):
+        history = pn.widgets.Tabulator.from_param(
+            self.param.history, disabled=True, show_index=False, height=200,
+            sizing_mode="stretch_width", selectable=False, css_classes=["groupby-history"])
+        history.on_click(self._on_history_click)
         hint = pn.pane.Markdown(
             "Pick the columns, then **Run**: the cluster computes it, and the task stream "
             "shows the work as it happens.", css_classes=["groupby-hint"], margin=(0, 10))
@@ -432,8 +467,8 @@ class GroupByView(Viewer):
                    pn.widgets.Checkbox.from_param(self.param.ascending, label="Ascending",
                                                   margin=(32, 10)),
                    pn.widgets.IntInput.from_param(self.param.top_n, label="Top N", width=100)),
-            self._filter_picker, self._filter_widgets, self._selection, self._code,
-            pn.Row(self._run_button, self._cancel_button, self._compare_button,
+            self._filter_picker, self._filter_widgets, self._selection, self._code_view,
+            pn.Row(*self._buttons(),
                    pn.widgets.Checkbox.from_param(self.param.report,
                                                   label="Performance report", margin=(12, 10),
                                                   css_classes=["report-box"])),
@@ -441,6 +476,6 @@ class GroupByView(Viewer):
             sizing_mode="stretch_width")
         return pn.Column(
             form, self._result,
-            pn.Card(self._history, title="Run history (click a run to restore it)",
+            pn.Card(history, title="Run history (click a run to restore it)",
                     collapsed=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

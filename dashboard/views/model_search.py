@@ -27,6 +27,10 @@ from .notify import notify, plain
 
 KIND = "search"
 PRESETS = form.PRESETS
+EMPTY = pd.DataFrame()
+# The buttons' events, and the coroutine each one runs.
+ACTIONS = {"run_clicked": "run", "compare_clicked": "compare", "cancel_clicked": "cancel",
+           "confirm_clicked": "run_confirmed"}
 # How long Run waits for the dataset's columns when clicked while they are read.
 SCHEMA_WAIT = 120
 
@@ -69,6 +73,27 @@ class ModelSearchView(Viewer):
                                   doc="The shown run's results, filled in live.")
     question = param.String(default="", doc="A large search to confirm before it runs.")
     error = param.String(default="", doc="Why the last run did not give a result.")
+    columns = param.List(default=[], doc="Columns of the dataset's schema (none until read).")
+    progress_text = param.String(default="", doc=(
+        "What the run is doing, as the progress line says it ('8 / 8 fits done'); "
+        "empty when there is nothing to show."))
+    best_text = param.String(default="", doc=(
+        "The best candidate and its score, the refit's held-out score and failures (Markdown)."))
+    comparison_text = param.String(default="", doc=(
+        "Compare with local: the cluster's and scikit-learn's wall times (Markdown)."))
+    table = param.DataFrame(default=EMPTY, doc=(
+        "The shown run's candidates, one row each, as its table lists them."))
+
+    run_clicked = param.Event(doc="Run search: check, ask before a huge grid, run.")
+    compare_clicked = param.Event(doc=(
+        "Compare with local: the same grid on the cluster, then with scikit-learn here."))
+    cancel_clicked = param.Event(doc="Cancel: stop the running search.")
+    confirm_clicked = param.Event(doc="Run anyway: run the search the question asks about.")
+    seed_small_clicked = param.Event(doc=f"{form.SEED_SMALL}: the seed's data and grid.")
+    seed_large_clicked = param.Event(doc=f"{form.SEED_LARGE}: the seed's data and grid.")
+    busy = param.Boolean(default=False, doc=(
+        "A search (or the wait for its data's columns) is under way: Cancel is offered, "
+        "the other actions are not."))
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -82,34 +107,13 @@ class ModelSearchView(Viewer):
         self.param.watch(self._update_code, ["estimator", "grid", "cv", "scoring", "holdout",
                                              "target", "features", "encode", "dropna", "rows"])
         self._on_estimator()
-        self._buttons = {}
-        for label, action, color, variant in (
-                ("Run search", self.run, "primary", "solid"),
-                ("Compare with local", self.compare, "default", "solid"),
-                ("Cancel", self.cancel, "warning", "solid"),
-                ("Run anyway", self.run_confirmed, "danger", "solid"),
-                # The presets fill in the form: outlined buttons, not plain text.
-                *((name, self._preset_action(name), "primary", "outline") for name in PRESETS)):
-            button = pn.widgets.Button(label=label, color=color, variant=variant,
-                                       css_classes=[_css(label)])
-            button.on_click(action)
-            self._buttons[label] = button
-        self._buttons["Cancel"].disabled = True
-        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False,
-                                           height=260, sizing_mode="stretch_width",
-                                           css_classes=["search-table"])
+        self.param.watch(self._on_action, list(ACTIONS))
+        self.param.watch(self._on_seed_clicked, list(form.SEED_EVENTS))
         self._heatmap = pn.pane.HoloViews(show.heatmap(None, None, None),
                                           sizing_mode="stretch_width",
                                           css_classes=["search-heatmap"])
         self._progress_bar = pn.indicators.Progress(value=0, max=1, width=300,
                                                     css_classes=["search-progress"])
-        self._progress_text = pn.pane.Markdown("", css_classes=["search-progress-text"])
-        self._progress = pn.Row(self._progress_bar, self._progress_text, visible=False)
-        self._results_area = pn.Column(
-            self._best,
-            pn.Row(pn.widgets.Select.from_param(self.param.heat_x, name="Heatmap x", width=160),
-                   pn.widgets.Select.from_param(self.param.heat_y, name="Heatmap y", width=160)),
-            self._heatmap, self._table, visible=False, sizing_mode="stretch_width")
         self.datasets.param.watch(self._on_schema, "summary")
         self._on_schema()
 
@@ -122,6 +126,7 @@ class ModelSearchView(Viewer):
         if summary.columns != self._dtypes:
             self._dtypes = dtypes = summary.columns
             columns = list(dtypes)
+            self.columns = columns
             self.param.target.objects = columns
             self.param.features.objects = columns
             default = self.datasets.dataset.target
@@ -133,8 +138,8 @@ class ModelSearchView(Viewer):
                 self.estimator = self.suggested_estimator()
             if self._link.pending:  # a shared link's columns can be checked now
                 link.apply(self, columns)
-        if self._preset is not None:
-            form.apply_seed(self)
+        if self._preset is not None and form.apply_seed(self, self._preset):
+            self._preset = None
         self._update_code()
 
     @param.depends("target", watch=True)
@@ -218,18 +223,19 @@ class ModelSearchView(Viewer):
         arrive, whichever comes first."""
         self._preset = name
         form.seed_data(self.datasets)
-        form.apply_seed(self)
+        if form.apply_seed(self, name):
+            self._preset = None
 
-    def _preset_action(self, name: str):
-        return lambda event: self.apply_preset(name)
+    def _on_seed_clicked(self, event) -> None:
+        self.apply_preset(form.SEED_EVENTS[event.name])
 
     async def _columns_known(self) -> None:
         """Wait (bounded) for the dataset's columns when Run comes while they are read."""
-        self._busy(True)
+        self.busy = True
         try:
             await self.datasets.summary_ready(SCHEMA_WAIT)
         finally:
-            self._busy(False)
+            self.busy = False
 
     # -- running -------------------------------------------------------------
 
@@ -270,13 +276,13 @@ class ModelSearchView(Viewer):
                 self.question = str(e)
                 raise
 
-        self._busy(True)
+        self.busy = True
         try:
             await self.jobs.run(
                 job, work, explain=lambda e: str(explain_read(e, dataset) or _failure(e)),
                 cache_key=None if compare else tokenize(dataset.cache_token(), code))
         finally:
-            self._busy(False)
+            self.busy = False
         if job.status == "done":
             self.results = job.result
         elif job.status == "failed" and not self.question:
@@ -295,6 +301,9 @@ class ModelSearchView(Viewer):
     async def cancel(self, event=None) -> None:
         """Stop the search: queued fits never start and the cluster drops the data."""
         await self.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
+
+    async def _on_action(self, event) -> None:
+        await getattr(self, ACTIONS[event.name])()
 
     def _on_update(self, results: SearchResults) -> None:
         if self.results is results:  # the same results, filled in further
@@ -316,20 +325,7 @@ class ModelSearchView(Viewer):
         self.error = message
         notify(message)
 
-    def _busy(self, busy: bool) -> None:
-        for label, button in self._buttons.items():
-            button.disabled = busy if label != "Cancel" else not busy
-
     # -- rendering -----------------------------------------------------------
-
-    @param.depends("grid")
-    def _grid_editor(self):
-        return form.grid_editor(ESTIMATORS[self.estimator], self.grid)
-
-    @param.depends("estimator")
-    def _fixed(self):
-        return pn.pane.Markdown(form.fixed_settings(ESTIMATORS[self.estimator]),
-                                css_classes=["search-fixed"], margin=(0, 5))
 
     @param.depends("code")
     def _code(self):
@@ -344,62 +340,63 @@ class ModelSearchView(Viewer):
         if job is not None and job.status == "running" and job.stage:
             # Work off the cluster (Compare with local): no count, but never silent.
             self._progress_bar.param.update(value=-1, max=1)
-            self._progress_text.object = job.stage
-            self._progress.visible = True
+            self.progress_text = job.stage
             return
         if results is not None:
             done, total, what = results.done, results.total, "fits done"
         elif job is not None and job.status == "running":
             done, total, what = job.done, job.total, "tasks reading the data"
         else:
-            self._progress.visible = False
+            self.progress_text = ""
             return
         self._progress_bar.max = max(total, 1, self._progress_bar.value)
         self._progress_bar.param.update(value=done if total else -1, max=max(total, 1))
-        self._progress_text.object = f"{done} / {total} {what}" if total else "Reading the data…"
-        self._progress.visible = True
+        self.progress_text = f"{done} / {total} {what}" if total else "Reading the data…"
 
     @param.depends("question", "error")
     def _messages(self):
         if self.question:
             return pn.Column(pn.pane.Alert(plain(self.question), alert_type="warning",
                                            css_classes=["search-question"]),
-                             self._buttons["Run anyway"])
+                             form.button(self, "confirm_clicked"))
         if self.error:
             return pn.pane.Alert(plain(self.error), alert_type="danger",
                                  css_classes=["search-error"])
         return None
 
     @param.depends("results", watch=True)
-    def _fill_table(self) -> None:
-        self._table.value = self.results.table() if self.results is not None else pd.DataFrame()
-        self._results_area.visible = self.results is not None
+    def _show_results(self) -> None:
+        results = self.results
+        threads = self.jobs.manager.n_threads if self.jobs.manager is not None else 0
+        self.param.update(table=results.table() if results is not None else EMPTY,
+                          best_text=show.best(results),
+                          comparison_text=show.comparison(results, threads))
 
     @param.depends("results", "heat_x", "heat_y", watch=True)
     def _draw_heatmap(self) -> None:
         self._heatmap.object = show.heatmap(self.results, self.heat_x, self.heat_y)
 
-    @param.depends("results")
-    def _best(self):
-        threads = self.jobs.manager.n_threads if self.jobs.manager is not None else 0
-        return pn.Column(
-            pn.pane.Markdown(show.best(self.results), css_classes=["search-best"]),
-            pn.pane.Markdown(show.comparison(self.results, threads),
-                             css_classes=["search-compare"]),
-            sizing_mode="stretch_width")
-
     def __panel__(self):
+        progress = pn.Row(self._progress_bar,
+                          pn.pane.Markdown(self.param.progress_text,
+                                           css_classes=["search-progress-text"]),
+                          visible=self.param.progress_text.rx.bool())
+        results = pn.Column(
+            pn.pane.Markdown(self.param.best_text, css_classes=["search-best"]),
+            pn.pane.Markdown(self.param.comparison_text, css_classes=["search-compare"]),
+            pn.Row(pn.widgets.Select.from_param(self.param.heat_x, name="Heatmap x", width=160),
+                   pn.widgets.Select.from_param(self.param.heat_y, name="Heatmap y", width=160)),
+            self._heatmap,
+            pn.widgets.Tabulator.from_param(self.param.table, name="", disabled=True,
+                                            show_index=False, height=260,
+                                            sizing_mode="stretch_width",
+                                            css_classes=["search-table"]),
+            visible=self.param.results.rx.is_not(None), sizing_mode="stretch_width")
         code = pn.Card(self._code, title="The same search in a notebook: scikit-learn + Dask",
                        sizing_mode="stretch_width", css_classes=["search-code-card"])
-        return pn.Column(form.controls(self), self._results_area, code,
+        return pn.Column(form.controls(self, progress, self._messages), results, code,
                          sizing_mode="stretch_width")
 
 
 def _failure(e: Exception) -> str:
     return f"The search failed: {type(e).__name__}: {e}"
-
-
-def _css(label: str) -> str:
-    return "search-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
-
-

@@ -17,8 +17,19 @@ from . import model_search_link as link
 from .text_choice import TextChoice
 
 SEED_DATASET = "classification"
-PRESETS = {"Seed small grid (2 × 2)": SEED_SMALL_GRID,
-           "Seed large grid (36 candidates)": SEED_LARGE_GRID}
+SEED_SMALL, SEED_LARGE = "Seed small grid (2 × 2)", "Seed large grid (36 candidates)"
+PRESETS = {SEED_SMALL: SEED_SMALL_GRID, SEED_LARGE: SEED_LARGE_GRID}
+# The view's event for each preset's button.
+SEED_EVENTS = {"seed_small_clicked": SEED_SMALL, "seed_large_clicked": SEED_LARGE}
+# The view's events as buttons: label, colour and variant. The presets fill in the
+# form: outlined buttons, not plain text.
+BUTTONS = {
+    "run_clicked": ("Run search", "primary", "solid"),
+    "compare_clicked": ("Compare with local", "default", "solid"),
+    "cancel_clicked": ("Cancel", "warning", "solid"),
+    "confirm_clicked": ("Run anyway", "danger", "solid"),
+    **{event: (label, "primary", "outline") for event, label in SEED_EVENTS.items()},
+}
 
 HINTS = {
     "real": "Numbers separated by commas, or logspace(-3, 1, 5) / linspace(0, 1, 5).",
@@ -85,9 +96,9 @@ def seed_data(picker) -> None:
     dataset.param.update({o: dataset.param[o].default for o in dataset.options})
 
 
-def apply_seed(view) -> None:
+def apply_seed(view, preset: str) -> bool:
     """The seed's search on ``view``: SVC on every row, cv=2, none held out, the grid of
-    the preset ``view._preset``, which is done once the data's columns are known.
+    ``preset``; whether that is done (False: apply it again once the columns are known).
 
     The dataset's columns arrive from the cluster before or after the click. What
     needs them is set once they are known, and everything else is set again then,
@@ -95,8 +106,7 @@ def apply_seed(view) -> None:
     """
     picker = view.datasets
     if picker.dataset_name != SEED_DATASET:
-        view._preset = None  # other data was chosen meanwhile
-        return
+        return True  # other data was chosen meanwhile: nothing left to do
     # The picker drops the summary on any change, so one here is the seed data's.
     summary, target = picker.summary, picker.dataset.target
     if summary is not None and target in summary.columns:
@@ -104,14 +114,29 @@ def apply_seed(view) -> None:
     view.estimator = "SVC"  # first: it decides which scorings there are
     view.param.update(cv=2, scoring="accuracy", holdout=0.0, rows=0, encode=False,
                       dropna=True, question="", error="")
-    kind, grid = ESTIMATORS["SVC"], PRESETS[view._preset]
+    kind, grid = ESTIMATORS["SVC"], PRESETS[preset]
     view.grid.param.update({h.name: entry(h.kind, grid.get(h.name, [])) for h in kind.hypers})
-    if summary is not None:
-        view._preset = None
+    return summary is not None
 
 
-def controls(view) -> pn.Column:
-    """The tab's form: data and estimator choices, the seed presets, the grid, Run."""
+def css_class(label: str) -> str:
+    """A button's CSS class, from its label: 'Run search' → 'search-run-search'."""
+    return "search-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+
+
+def button(view, event: str) -> pn.widgets.Button:
+    """The button that sends ``view``'s ``event``; only Cancel is offered while it is busy."""
+    label, color, variant = BUTTONS[event]
+    busy = view.param.busy
+    return pn.widgets.Button.from_param(
+        view.param[event], label=label, color=color, variant=variant,
+        css_classes=[css_class(label)],
+        disabled=busy.rx.not_() if event == "cancel_clicked" else busy)
+
+
+def controls(view, progress: pn.viewable.Viewable, messages) -> pn.Column:
+    """The tab's form: data and estimator choices, the seed presets, the grid, Run; then
+    the run's ``progress`` and ``messages``."""
     return pn.Column(
         pn.Row(pn.widgets.Select.from_param(view.param.estimator, name="Estimator", width=230),
                pn.widgets.IntInput.from_param(view.param.cv, name="CV folds", width=100),
@@ -127,12 +152,15 @@ def controls(view) -> pn.Column:
                    view.param.dropna, name="Drop rows with missing values"),
                    pn.widgets.Checkbox.from_param(
                        view.param.encode, name="Encode categorical features (one-hot)"))),
-        pn.Row(*(view._buttons[name] for name in PRESETS)),
+        pn.Row(*(button(view, event) for event in SEED_EVENTS)),
         pn.pane.Markdown("**Grid** — values to try per parameter; a parameter left empty "
                          "is not searched and keeps the value shown in it.",
                          margin=(10, 5, 0, 5)),
-        view._fixed, view._grid_editor,
-        pn.Row(*(view._buttons[name] for name in
-                 ("Run search", "Cancel", "Compare with local"))),
-        view._progress, view._messages,
+        pn.pane.Markdown(view.param.estimator.rx.pipe(
+            lambda name: fixed_settings(ESTIMATORS[name])),
+            css_classes=["search-fixed"], margin=(0, 5)),
+        pn.bind(lambda grid: grid_editor(ESTIMATORS[view.estimator], grid), view.param.grid),
+        pn.Row(*(button(view, event) for event in
+                 ("run_clicked", "cancel_clicked", "compare_clicked"))),
+        progress, messages,
         sizing_mode="stretch_width")

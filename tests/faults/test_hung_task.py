@@ -87,12 +87,12 @@ async def test_cancel_a_hung_groupby_frees_the_tab_and_the_cluster(manager):
     running = asyncio.ensure_future(view.run())
     await until(lambda: view.job is not None and view.job.status == "running", "the run")
     await wait_for_zero("both workers stuck", lambda: _below(executing(manager, True), 2))
-    assert view._cancel_button.disabled is False
+    assert view.busy is True  # Cancel offered
 
-    await view.cancel()
+    view.param.trigger("cancel_clicked")  # as the Cancel button does
     job = await asyncio.wait_for(running, 10)
     assert job.status == "cancelled"
-    assert view._run_button.disabled is False and view._cancel_button.disabled is True
+    assert view.busy is False and view.can_run is True
     await wait_for_zero("the scheduler dropping the hung tasks", lambda: hung_tasks(manager))
     await wait_for_zero("both workers back, no thread on the hung tasks",
                         lambda: _not_freed(manager))
@@ -116,10 +116,11 @@ async def test_cancel_a_search_stuck_loading_frees_the_tab_and_the_cluster(manag
     await until(lambda: view.job is not None and view.job.status == "running", "the run")
     await wait_for_zero("both workers stuck", lambda: _below(executing(manager, True), 2))
 
-    await view.cancel()
+    assert view.busy is True  # Cancel offered
+    view.param.trigger("cancel_clicked")  # as the Cancel button does
     job = await asyncio.wait_for(running, 10)
     assert job.status == "cancelled"
-    assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
+    assert view.busy is False
     await wait_for_zero("the scheduler dropping the hung tasks", lambda: hung_tasks(manager))
     await wait_for_zero("both workers back, no thread on the hung tasks",
                         lambda: _not_freed(manager))

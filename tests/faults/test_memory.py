@@ -47,7 +47,7 @@ async def test_worker_over_its_memory_limit_gets_a_sentence_naming_memory(catalo
             assert "of its memory limit of 400.00 MiB, and was restarted." in view.error
             assert ("Try a smaller dataset or tighter filters, more workers (or more memory "
                     "per worker), or the data as Parquet") in view.error
-            assert view._run_button.disabled is False
+            assert view.busy is False and view.can_run is True
 
             # The restarted worker takes the next query.
             view.datasets.dataset_name = "nyc-flights"

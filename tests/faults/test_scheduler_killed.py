@@ -55,7 +55,7 @@ async def _survive_a_scheduler_restart(manager, cluster, tmp_path):
     assert "Your selections are kept; run again once it is back." in view.error
     assert {name: getattr(view, name) for name in CHOICES} == CHOICES
     assert app.datasets.dataset_name == "slow-groups"
-    assert view._run_button.disabled is False and view._cancel_button.disabled is True
+    assert view.busy is False and view.can_run is True  # Run offered again, Cancel not
     # The card says the scheduler is gone.
     await until(lambda: manager.status in ("reconnecting", "disconnected"), "the loss shown")
     assert cluster.address.split("//")[1] in manager.message

@@ -11,7 +11,9 @@ import pytest
 import pytest_asyncio
 
 from dashboard.views.groupby import GroupByView
+from dashboard.views.notify import plain
 from tests.hostile.views import not_busy, session, told  # noqa: F401 (fixture)
+from tests.views.page import layout, shown
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -87,10 +89,10 @@ async def test_a_bad_query_gets_a_sentence_and_nothing_stays_busy(tab, notices, 
     job = await tab.run()
     assert job is None or job.status == "failed"
     assert sentence in tab.error
-    assert tab._messages() is not None  # the sentence is on the tab, not only in a toast
+    # The sentence is on the tab, not only in a toast.
+    assert plain(sentence) in shown(layout(tab), "groupby-error").object
     told(notices, sentence)
-    not_busy(tab.job, {"Run": tab._run_button, "Cancel": tab._cancel_button,
-                       "Compare": tab._compare_button})
+    not_busy(tab)
 
 
 @pytest.mark.hostile("inputs")
@@ -98,7 +100,7 @@ async def test_huge_groups_are_asked_about_before_any_work(tab, notices):
     tab.param.update({**DEFAULT, "group_by": ["tailnum", "flight", "dest"], "agg": "count"})
     assert await tab.run() is None
     assert "may make about" in tab.warning and "Run anyway?" in tab.warning
-    not_busy(tab.job, {"Run": tab._run_button, "Cancel": tab._cancel_button})
+    not_busy(tab)
 
 
 async def test_the_tab_still_runs_a_good_query_afterwards(tab):

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from dashboard.views.model_search import ModelSearchView
 from tests.hostile.views import not_busy, session, told, until  # noqa: F401 (fixture)
+from tests.views.page import layout, shown
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -75,10 +76,10 @@ async def test_a_bad_grid_is_refused_before_any_fit(tab, notices, entries, sente
     assert await tab.run() is None  # nothing dispatched, not even the data
     assert len(tab.jobs.history) == before
     assert tab.error.startswith(sentence)
-    alert = tab._messages()
+    alert = shown(layout(tab), "search-error")
     assert alert.alert_type == "danger" and "<img" not in alert.object  # shown as text
     told(notices, sentence)
-    not_busy(tab.job, {k: b for k, b in tab._buttons.items() if k != "Run anyway"})
+    not_busy(tab)
 
 
 DATA_CHOICES = {
@@ -103,7 +104,7 @@ async def test_bad_data_choices_fail_with_a_sentence(tab, notices, choice, entri
     assert job is None or job.status == "failed"
     assert sentence in tab.error
     told(notices, sentence)
-    not_busy(tab.job, {k: b for k, b in tab._buttons.items() if k != "Run anyway"})
+    not_busy(tab)
 
 
 @pytest.mark.hostile("inputs")
@@ -115,7 +116,7 @@ async def test_a_huge_grid_is_asked_about_and_nothing_stays_busy(tab):
     assert tab.question.startswith("20,000 candidates × 2 folds = 40,000 fits, roughly")
     assert tab.question.endswith("Run it anyway?")
     assert tab.results is None or tab.results.done == 0  # no fit was sent
-    not_busy(tab.job, {k: b for k, b in tab._buttons.items() if k != "Run anyway"})
+    not_busy(tab)
 
 
 async def test_a_good_search_runs_afterwards(tab):

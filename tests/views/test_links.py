@@ -45,7 +45,7 @@ async def model_search(manager, n_samples: int = 300) -> ModelSearchView:
     picker.dataset_name = "classification"
     picker.dataset.n_samples = n_samples
     view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
-    await until(lambda: view.datasets.summary is not None and view._dtypes, "the schema")
+    await until(lambda: view.datasets.summary is not None and view.columns, "the schema")
     return view
 
 

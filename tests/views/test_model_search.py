@@ -14,6 +14,7 @@ from dashboard.jobs import CACHE, JobRunner
 from dashboard.views import DatasetPicker
 from dashboard.views import model_search_form as form
 from dashboard.views.model_search import ModelSearchView
+from tests.views.page import buttons, layout, shown
 
 SMALL, LARGE = "Seed small grid (2 × 2)", "Seed large grid (36 candidates)"
 
@@ -49,7 +50,7 @@ async def seed_preset(view: ModelSearchView, preset: str, n_samples: int) -> Non
 
 
 def best_text(view: ModelSearchView) -> str:
-    return view._best()[0].object
+    return view.best_text
 
 
 async def test_seed_preset_runs_and_fills_in_live(view):
@@ -63,12 +64,20 @@ async def test_seed_preset_runs_and_fills_in_live(view):
     assert [u for u in updates if u is not None][:8] == list(range(1, 9))  # one per fit, live
     assert '**Best parameters** `{"C": 10.0, "kernel": "rbf"}`' in best_text(view)
     assert "**Best score** 0." in best_text(view)
-    table = view._table.value
+    table = view.table
     assert len(table) == 4 and (table["status"] == "done").all()
-    assert len(view._heatmap.object.data) == 4
     assert (view.heat_x, view.heat_y) == ("C", "kernel")
-    assert view._progress.visible and view._progress_text.object == "8 / 8 fits done"
-    assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
+    assert view.progress_text == "8 / 8 fits done"
+    assert view.busy is False
+    # The page shows the same: the best candidate, the heatmap's cells, the table, the
+    # progress line; every action offered but Cancel.
+    page = layout(view)
+    assert shown(page, "search-best").object == view.best_text
+    assert len(shown(page, "search-heatmap").object.data) == 4
+    assert shown(page, "search-table").value.equals(table)
+    assert shown(page, "search-progress-text").object == "8 / 8 fits done"
+    assert buttons(page) == {form.SEED_SMALL: False, form.SEED_LARGE: False,
+                             "Run search": False, "Cancel": True, "Compare with local": False}
     assert view.jobs.history[0] is job and job.title.startswith("GridSearchCV(SVC(")
 
 
@@ -76,12 +85,12 @@ async def test_held_out_refit_and_compare_with_local(view):
     await seed_preset(view, SMALL, 300)
     view.holdout = 0.25
     said = []  # what the progress line said: never silent while the local run works
-    view._progress_text.param.watch(lambda e: said.append(e.new), "object")
+    view.param.watch(lambda e: said.append(e.new), "progress_text")
     job = await view.compare()
     assert job.status == "done", job.error
     assert any("Now scikit-learn fits the same" in s for s in said), said[-6:]
     assert "**Held-out score of the refit best model** 0." in best_text(view)
-    comparison = view._best()[1].object
+    comparison = view.comparison_text
     assert "**Local** (scikit-learn, n_jobs=-1)" in comparison and "**Speedup**" in comparison
     assert "**Same best candidate and score:** yes" in comparison
 
@@ -91,7 +100,7 @@ async def test_bad_input_is_an_alert_and_nothing_runs(view):
     view.grid.C = "-1, 10"
     assert await view.run() is None
     assert view.error.startswith("SVC cannot take C=-1.0: The 'C' parameter of SVC must be")
-    assert view._messages().alert_type == "danger"
+    assert shown(layout(view), "search-error").alert_type == "danger"
     assert view.jobs.history == []
 
     view.grid.C = "10"
@@ -117,12 +126,20 @@ async def test_regressors_follow_a_numeric_target(view):
 async def test_a_huge_grid_asks_then_runs_anyway(view):
     await seed_preset(view, LARGE, 200)
     with dask.config.set({"workbench.search.confirm-fits": 20}):
-        job = await view.compare()
-        assert job.status == "failed" and view.error == ""
+        view.param.trigger("compare_clicked")  # as the button does
+        await until(lambda: view.job is not None and view.job.finished and not view.busy,
+                    "the question")
+        assert view.job.status == "failed" and view.error == ""
         assert view.question.startswith("36 candidates × 2 folds = 72 fits, roughly")
-        assert view._messages()[1] is view._buttons["Run anyway"]
-        job = await view.run_confirmed()
+        page = layout(view)
+        assert buttons(page)["Run anyway"] is False
+        asked = view.job
+        view.param.trigger("confirm_clicked")  # Run anyway
+        await until(lambda: view.job is not asked and view.job.finished and not view.busy,
+                    "the search run anyway", 120)
+    job = view.job
     assert job.status == "done", job.error
+    assert "Run anyway" not in buttons(page)
     assert view.question == "" and view.results.done == 72
     assert view.results.local is not None  # "Run anyway" ran what was asked: the comparison
 
@@ -130,15 +147,19 @@ async def test_a_huge_grid_asks_then_runs_anyway(view):
 async def test_cancel_from_the_tab(view):
     await seed_preset(view, LARGE, 3000)
     view.cv = 3
+    page = layout(view)
     run = asyncio.create_task(view.run(confirmed=True))
     await until(lambda: view.results is not None and view.results.done >= 1, "a first fit", 120)
-    assert view._buttons["Run search"].disabled and not view._buttons["Cancel"].disabled
-    await view.cancel()
+    assert view.busy is True
+    assert buttons(page) == {form.SEED_SMALL: True, form.SEED_LARGE: True,
+                             "Run search": True, "Cancel": False, "Compare with local": True}
+    view.param.trigger("cancel_clicked")  # as the Cancel button does
     job = await run
     assert job.status == "cancelled"
     assert job.error == "Search cancelled; the remaining fits were dropped."
     assert view.results.done < 108
-    assert not view._buttons["Run search"].disabled and view._buttons["Cancel"].disabled
+    assert view.busy is False and buttons(page)["Run search"] is False
+    assert buttons(page)["Cancel"] is True
 
 
 # -- defaults that work on every dataset -------------------------------------------
@@ -147,7 +168,7 @@ async def test_cancel_from_the_tab(view):
     ("nyc-flights", "regression"), ("nyc-taxi", "regression"), ("timeseries", "regression"),
     ("classification", "classification")])
 async def test_a_fresh_tab_runs_with_its_defaults_on_every_builtin_dataset(view, dataset, task):
-    view.__panel__()  # as on a page: widgets made from the params write back to them
+    layout(view)  # as on a page: widgets made from the params write back to them
     view.datasets.dataset_name = dataset
     job = await view.run()  # at once: Run waits for the dataset's columns itself
     assert job.status == "done", job.error
@@ -203,7 +224,7 @@ async def columns(view: ModelSearchView) -> None:
 async def test_seed_button_sets_everything_when_the_columns_arrive_after_it(view):
     await until(lambda: view.target == "arr_delay", "the flights' columns")
     view.param.update(holdout=0.3, rows=500, cv=5, encode=True, dropna=False)
-    view.apply_preset(SMALL)
+    view.param.trigger("seed_small_clicked")  # as the preset's button does
     assert_seed_settings(view)  # at once, though the columns are still being read
     await columns(view)
     assert_seed_settings(view)  # and still, after the new schema picked its defaults
@@ -223,7 +244,7 @@ async def test_seed_button_sets_everything_when_the_columns_are_there(view):
 
 async def test_seed_button_clicked_while_the_columns_are_read(view):
     view.datasets.dataset_name = "classification"
-    view.apply_preset(LARGE)
+    view.param.trigger("seed_large_clicked")
     await columns(view)
     assert view.datasets.dataset_name == "classification"
     assert view.entries()["shrinking"] == [True, False] and view.holdout == 0.0
