@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 
 import holoviews as hv
 import panel as pn
@@ -95,6 +96,12 @@ class ExploreView(Viewer):
         "What is being done while loading, for the user: 'Drawing the map of 10,000,000 rows…'."))
     raster = param.ClassSelector(class_=Raster, default=None, allow_None=True, doc=(
         "The aggregate on screen (its ranges are the view it was computed for)."))
+    columns = param.List(default=[], doc="Columns of the dataset shown (none until read).")
+    pickup_offered = param.Boolean(default=False, doc=(
+        "The dataset has the taxi's pickup coordinates: the Pickup map button is offered."))
+
+    clear_selection_clicked = param.Event(doc="Clear selection: forget the map's box.")
+    pickup_clicked = param.Event(doc="Pickup map: the taxi's pickup longitude and latitude.")
 
     def __init__(self, **params):
         params.setdefault("width", config.get("explore.width", 600))
@@ -109,23 +116,21 @@ class ExploreView(Viewer):
         self._image_pipe = self._hist_pipe = None
         # Not linked: Panel would tie the map's axis to the histogram's when both show
         # one column (arr_delay), and the map's view would take the histogram's range.
+        # A plot that cannot be drawn is not shown half-drawn: the error replaces it.
+        # (A bound function, not ``.rx``: with param 2.4 an ``.rx`` reference misses its
+        # update when another reference of the same pane changes in the same update.)
+        drawable = pn.bind(operator.not_, self.param.error)
         self._plot = pn.pane.HoloViews(None, css_classes=["explore-map"], margin=5,
                                        sizing_mode="stretch_width", min_width=300,
-                                       linked_axes=False)
+                                       linked_axes=False, loading=self.param.loading,
+                                       visible=drawable)
         self._histogram = pn.pane.HoloViews(None, css_classes=["explore-histogram"], margin=5,
                                             sizing_mode="stretch_width", min_width=240,
-                                            linked_axes=False)
-        self._alert = pn.pane.Alert("", alert_type="danger", visible=False,
-                                    css_classes=["explore-error"], sizing_mode="stretch_width")
-        self._clear = pn.widgets.Button(label="Clear selection", disabled=True,
-                                        css_classes=["explore-clear"])
-        self._clear.on_click(lambda event: self.param.update(selection=None))
-        self._pickup = pn.widgets.Button(label="Pickup map", visible=False,
-                                         css_classes=["explore-pickup"])
-        self._pickup.on_click(lambda event: self.param.update(
-            x="pickup_longitude", y="pickup_latitude"))
+                                            linked_axes=False, loading=self.param.loading,
+                                            visible=drawable)
         self._link_defaults: dict = {}  # the columns a fresh page picks for this dataset
-        self._link = url.QueryLink(link.KEYS, "explore", lambda: link.state(self))
+        self._link = url.QueryLink(link.KEYS, "explore",
+                                   lambda: link.state(self, self._link_defaults))
         self.param.watch(self._link.write, list(link.KEYS))
         self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
         watcher = self.datasets.param.watch(self._on_summary, ["summary", "loading"])
@@ -188,6 +193,7 @@ class ExploreView(Viewer):
         numeric = numeric_columns(ddf.dtypes)
         for name in ("x", "y", "value", "hist"):
             self.param[name].objects = columns
+        self.columns = columns
         if len(numeric) < 2:
             self._fail(f"{dataset.name} has fewer than two numeric columns, so there is no "
                        "map to draw; pick another dataset.")
@@ -195,7 +201,7 @@ class ExploreView(Viewer):
         x, y = next(((a, b) for a, b in PRESETS if {a, b} <= set(numeric)), numeric[:2])
         target = dataset.target if dataset.target in numeric else None
         value = target or next((c for c in numeric if c not in (x, y)), None)
-        self._pickup.visible = {"pickup_longitude", "pickup_latitude"} <= set(numeric)
+        self.pickup_offered = {"pickup_longitude", "pickup_latitude"} <= set(numeric)
         self._link_defaults = dict(x=x, y=y, value=value, hist=target or x)
         # The widgets follow these params; the refresh they schedule reads them all at once.
         self.param.update(**self._link_defaults, x_range=None, y_range=None, selection=None)
@@ -351,26 +357,21 @@ class ExploreView(Viewer):
         x0, y0, x1, y1 = map(float, bounds)
         self.selection = {spec.x: (min(x0, x1), max(x0, x1)), spec.y: (min(y0, y1), max(y0, y1))}
 
+    @param.depends("clear_selection_clicked", watch=True)
+    def _on_clear_selection_clicked(self) -> None:
+        self.selection = None
+
+    @param.depends("pickup_clicked", watch=True)
+    def _on_pickup_clicked(self) -> None:
+        self.param.update(x="pickup_longitude", y="pickup_latitude")
+
     @param.depends("selection", watch=True)
     def _on_selection(self) -> None:
-        self._clear.disabled = self.selection is None
         stream = getattr(self, "_bounds_stream", None)
         if self.selection is None and stream is not None and stream.bounds is not None:
             stream.event(bounds=None)
 
     # -- layout ------------------------------------------------------------
-
-    @param.depends("loading", watch=True)
-    def _on_loading(self) -> None:
-        self._plot.loading = self.loading
-        self._histogram.loading = self.loading
-
-    @param.depends("error", watch=True)
-    def _on_error(self) -> None:
-        self._alert.object = plain(self.error)
-        self._alert.visible = bool(self.error)
-        # A plot that cannot be drawn is not shown half-drawn: the sentence replaces it.
-        self._plot.visible = self._histogram.visible = not self.error
 
     def _field(self, name: str, label: str, widget=pn.widgets.Select, **options):
         return widget.from_param(self.param[name], name=label, sizing_mode="stretch_width",
@@ -395,9 +396,16 @@ class ExploreView(Viewer):
                                 css_classes=["explore-agg"], styles=FIELD_FLEX)
         fields = [self._field(name, label, styles=FIELD_FLEX) for name, label in (
             ("x", "x axis"), ("y", "y axis"), ("value", "mean of"))]
+        pickup = pn.widgets.Button.from_param(self.param.pickup_clicked, label="Pickup map",
+                                              visible=self.param.pickup_offered,
+                                              css_classes=["explore-pickup"])
+        clear = pn.widgets.Button.from_param(self.param.clear_selection_clicked,
+                                             label="Clear selection",
+                                             disabled=self.param.selection.rx.is_(None),
+                                             css_classes=["explore-clear"])
         map_column = pn.Column(
             pn.FlexBox(*fields[:2], colour_by, fields[2], align_items="flex-end"),
-            pn.Row(self._pickup, self._clear),
+            pn.Row(pickup, clear),
             self._plot,
             sizing_mode="stretch_width", min_width=300, styles=MAP_FLEX)
         histogram_column = pn.Column(
@@ -405,9 +413,12 @@ class ExploreView(Viewer):
             self._histogram,
             sizing_mode="stretch_width", min_width=240, styles=HISTOGRAM_FLEX,
             css_classes=["explore-histogram-column"])
+        alert = pn.pane.Alert(self.param.error.rx.pipe(plain), alert_type="danger",
+                              visible=self.param.error.rx.bool(), css_classes=["explore-error"],
+                              sizing_mode="stretch_width")
         return pn.Column(
             self._summary,
-            self._alert,
+            alert,
             pn.FlexBox(map_column, histogram_column),
             sizing_mode="stretch_width", css_classes=["explore"],
         )

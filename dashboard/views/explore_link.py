@@ -29,8 +29,9 @@ def checked(name: str, value, numeric: list[str], refused: set[str], x: str | No
     return value
 
 
-def state(view) -> dict:
-    """The view's choices that differ from what a fresh page shows, by name."""
-    defaults = {"agg": view.param.agg.default, **view._link_defaults}
+def state(view, columns: dict) -> dict:
+    """The view's choices that differ from what a fresh page shows, by name; ``columns``
+    are the columns a fresh page picks for the dataset shown (none before it is read)."""
+    defaults = {"agg": view.param.agg.default, **columns}
     return {name: getattr(view, name) for name in KEYS
             if getattr(view, name) is not None and getattr(view, name) != defaults.get(name)}

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from dashboard.views.explore import ExploreView
 from tests.hostile.views import session, told, until  # noqa: F401 (fixture)
+from tests.views.page import layout, shown
 from tests.views.test_explore import Outcomes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -72,15 +73,19 @@ async def test_a_bad_view_gets_a_sentence_instead_of_a_plot(tab, notices, steps,
     for step in steps:
         await show(tab, **step)
     assert sentence in tab.error
-    assert tab._alert.visible and not tab._plot.visible  # the sentence replaces the plot
+    page = layout(tab)  # the sentence replaces the plots, and nothing shows as loading
+    assert shown(page, "explore-error") is not None
+    assert shown(page, "explore-map") is None and shown(page, "explore-histogram") is None
     told(notices, sentence)
-    assert tab.loading is False and tab._plot.loading is False
-    assert tab._histogram.loading is False
+    assert tab.loading is False
+    assert page.select(lambda o: getattr(o, "loading", False)) == []
     assert tab.jobs.running("explore") is None
 
 
 async def test_a_good_view_is_drawn_afterwards(tab):
     await show(tab, **GOOD, x_range=None, y_range=None)
     await show(tab, x_range=(200.0, 900.0))
-    assert tab.error == "" and tab._plot.visible and not tab._alert.visible
+    page = layout(tab)
+    assert tab.error == "" and shown(page, "explore-map") is not None
+    assert shown(page, "explore-error") is None
     assert tab.raster.x_range == (200.0, 900.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import holoviews as hv
 import numpy as np
 import pytest
 from dask.utils import key_split
@@ -12,6 +13,8 @@ from distributed import Client, get_task_stream
 from dashboard.jobs import JobRunner
 from dashboard.views import DatasetPicker
 from dashboard.views.explore import ExploreView
+from dashboard.views.notify import plain
+from tests.views.page import buttons, layout, shown
 
 
 async def until(predicate, what: str, timeout: float = 120) -> None:
@@ -51,10 +54,12 @@ async def view(manager, catalog):
 async def test_flights_map_is_aggregated_on_the_cluster(view, manager, local_cluster):
     assert (view.x, view.y) == ("distance", "air_time")
     assert view.value == view.hist == "arr_delay"  # the dataset's target
-    flights = view._ddf[["distance", "air_time"]].compute().dropna()
+    flights = view.datasets.dataset.to_dask()[["distance", "air_time"]].compute().dropna()
     assert int(view.raster.image.sum()) == len(flights)
     assert f"{len(flights):,} rows drawn" in view.status
-    assert view._plot.object is not None and view._alert.visible is False
+    page = layout(view)
+    assert shown(page, "explore-map").object is not None
+    assert shown(page, "explore-error") is None
 
     async with Client(local_cluster.scheduler_address, asynchronous=True) as observer:
         async with get_task_stream(observer) as stream:
@@ -106,8 +111,9 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
     view.x = "carrier"
     await view.outcomes.next()
     assert "'carrier' is not numeric" in view.error and "x axis" in view.error
-    assert view._alert.visible and view._alert.object == view.error
-    assert view._plot.visible is False
+    page = layout(view)  # the sentence replaces the plots
+    assert shown(page, "explore-error").object == plain(view.error)
+    assert shown(page, "explore-map") is None and shown(page, "explore-histogram") is None
 
     view.x, view.y = "distance", "year"  # every flight is from 2013
     await view.outcomes.next()
@@ -119,7 +125,7 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
     seen = view.outcomes.count
     view.datasets.reload(select="gaps")
     await view.outcomes.next(seen)
-    assert "empty" in view._ddf.columns
+    assert "empty" in view.columns
     assert view.error == "" and (view.x, view.y) == ("a", "b")
     view.y = "empty"
     await view.outcomes.next()
@@ -127,7 +133,8 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
 
     view.y = "b"  # a good choice again: the plot comes back
     await view.outcomes.next()
-    assert view.error == "" and view._plot.visible and int(view.raster.image.sum()) == 3
+    assert view.error == "" and int(view.raster.image.sum()) == 3
+    assert shown(page, "explore-map") is not None and shown(page, "explore-error") is None
 
 
 async def test_taxi_pickup_map_and_box_selection(view):
@@ -137,22 +144,32 @@ async def test_taxi_pickup_map_and_box_selection(view):
     # At once, before the picker has read anything: the map is on its way.
     assert view.loading and view.activity == "Reading nyc-taxi…"
     view.datasets.dataset.rows = 1_000_000
-    await until(lambda: view._ddf is not None and view._ddf.npartitions == 1
-                and view.raster is not None and view.x == "pickup_longitude"
-                and not view.loading, "the taxi pickup map")
+    await until(lambda: "1,000,000 rows drawn" in view.status and view.raster is not None
+                and view.x == "pickup_longitude" and not view.loading, "the taxi pickup map")
     # One partition is counted exactly; more would be estimated ("about").
     assert "Drawing the map of 1,000,000 rows…" in said
     assert view.activity == "" and "1,000,000 rows drawn" in view.status
     assert (view.x, view.y) == ("pickup_longitude", "pickup_latitude")
-    assert view._pickup.visible
+    assert view.pickup_offered
     assert int(view.raster.image.sum()) == 1_000_000
+    page = layout(view)
+    assert buttons(page) == {"Pickup map": False, "Clear selection": True}
 
-    view._bounds_stream.event(bounds=(-74.0, 40.7, -73.95, 40.78))
+    # A box drawn on the map: what Bokeh's box-select tool sends to the map's stream.
+    box, = [stream for element in shown(page, "explore-map").object.callback.inputs
+            for stream in element.streams if isinstance(stream, hv.streams.BoundsXY)]
+    box.event(bounds=(-74.0, 40.7, -73.95, 40.78))
     assert view.selection == {"pickup_longitude": (-74.0, -73.95),
                               "pickup_latitude": (40.7, 40.78)}
-    assert view._clear.disabled is False
-    view._clear.clicks += 1
-    assert view.selection is None and view._clear.disabled
+    assert buttons(page)["Clear selection"] is False
+    view.param.trigger("clear_selection_clicked")  # as the button does
+    assert view.selection is None and buttons(page)["Clear selection"] is True
+    assert box.bounds is None  # the box is gone from the map too
+
+    # Other axes, then the Pickup map button brings the pickup map back.
+    view.param.update(x="dropoff_longitude", y="dropoff_latitude")
+    view.param.trigger("pickup_clicked")
+    assert (view.x, view.y) == ("pickup_longitude", "pickup_latitude")
 
 
 async def test_a_dataset_that_cannot_be_read_does_not_leave_the_map_loading(view, catalog,
