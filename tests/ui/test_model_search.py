@@ -33,7 +33,7 @@ def test_run_search_with_the_defaults_on_the_flights(proxied_app, page, artifact
     expect(chosen(page, "Estimator")).to_have_value("Ridge")
     code = page.locator(".search-code")
     code.get_by_text("GridSearchCV(Ridge(),").wait_for()
-    code.get_by_text(re.compile(r"\.sample\(frac=0\.0309, random_state=0\)\.dropna\(\)")).wait_for()
+    code.get_by_text(re.compile(r"\.sample\(frac=0\.0297, random_state=0\)\.dropna\(\)")).wait_for()
     assert "'tailnum'" not in code.inner_text() and "'carrier'" not in code.inner_text()
 
     page.get_by_role("button", name="Run search").click()
