@@ -59,6 +59,7 @@ class ClusterManager(param.Parameterized):
         self._started: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where the client lives
         self._watcher: asyncio.Task | None = None
+        self._probe: asyncio.Task | None = None  # the gather probe in flight, if any
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -115,8 +116,9 @@ class ClusterManager(param.Parameterized):
     async def close(self) -> None:
         """Close the client and, if this manager started it, the cluster."""
         self._closed = True
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._probe):
+            if task is not None:
+                task.cancel()
         if self.client is not None and self.client is not self._given_client:
             await self.client.close()
         await asyncio.to_thread(self._close_cluster)
@@ -193,8 +195,6 @@ class ClusterManager(param.Parameterized):
             return  # the scheduler went away: the next check says so
         if client is not self.client or client.status != "running":
             return
-        # The card first, then the gather probe: a probe that waits on a worker
-        # just killed must not hide that worker's leaving from the card.
         self.param.update(
             status="connected",
             message=f"Connected to {self.scheduler_address}",
@@ -204,8 +204,18 @@ class ClusterManager(param.Parameterized):
             dashboard_url=self._dashboard_url(info),
             dashboard_link=dashboard_base(client.dashboard_link or ""),
         )
-        if info.get("n_workers") and not await self._can_gather(client):
-            await self._replace(client)
+        # The gather probe beside the watch, not in it: a probe waiting on a worker just
+        # killed must not hold back the next count (the card would miss a worker that
+        # left and came back meanwhile).
+        if info.get("n_workers") and (self._probe is None or self._probe.done()):
+            self._probe = asyncio.ensure_future(self._probe_gather(client))
+
+    async def _probe_gather(self, client: Client) -> None:
+        try:
+            if not await self._can_gather(client) and client is self.client:
+                await self._replace(client)
+        except Exception:  # like the watcher: outlive any single failure
+            log.exception("Cluster gather probe failed")
 
     @staticmethod
     async def _can_gather(client: Client) -> bool:
