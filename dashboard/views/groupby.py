@@ -233,7 +233,10 @@ class GroupByView(Viewer):
                 f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups. "
                 f"The chart will show the first {config.get('groupby.chart-groups')}, "
                 "the table and the CSV keep all.")
-        if seconds > config.get("groupby.warn-seconds"):
+        # Few partitions never ask: there one slow first read is more likely a cold or
+        # restarting worker than a long query (and the estimate is kept with the sample).
+        if (seconds > config.get("groupby.warn-seconds")
+                and ddf.npartitions >= config.get("groupby.warn-partitions")):
             questions.append(
                 f"It reads {ddf.npartitions:,} partitions and may take about "
                 f"{duration(seconds)} on this cluster's {self.jobs.manager.n_threads} "
