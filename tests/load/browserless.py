@@ -26,6 +26,12 @@ for _module in pkgutil.iter_modules(panel.models.__path__):
     importlib.import_module(f"panel.models.{_module.name}")
 from panel.models.tabulator import DataTabulator  # noqa: E402
 
+# The app's own ESM component sends its params as a Bokeh data model that Panel makes
+# when the component is first rendered: render one here so the client knows it too.
+import panel as _pn  # noqa: E402
+from dashboard.views.workspace import Workspace as _Workspace  # noqa: E402
+_Workspace(work=_pn.pane.Markdown(""), panes=_pn.pane.Markdown("")).get_root()
+
 
 class BrowserlessSession:
     """One session of the app at ``url``, opened with ``query`` as a shared link's."""
