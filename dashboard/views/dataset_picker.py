@@ -14,7 +14,6 @@ from ..datasets.catalog import convert_to_parquet
 from ..datasets.catalog_file import add_to_catalog, adding_allowed
 from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
-from ..jobs import Job, JobError, JobRunner
 from . import url
 from .notify import notify, plain
 from .session import in_server_session, on_this_document
@@ -27,8 +26,6 @@ class DatasetPicker(Viewer):
     """Every other view reads ``dataset``; the picker keeps it and its summary."""
 
     manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
-    jobs = param.ClassSelector(class_=JobRunner, doc=(
-        "The session's jobs: summaries, Add dataset and Convert run (and stop) with them."))
     dataset_name = param.Selector(default=None, objects=[], check_on_set=True,
                                   doc="Name of the chosen dataset.")
     dataset = param.ClassSelector(class_=Dataset, doc="The chosen dataset with its options.")
@@ -43,8 +40,6 @@ class DatasetPicker(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        if self.jobs is None:  # alone (a notebook cell, a test): jobs of its own
-            self.jobs = JobRunner(manager=self.manager)
         self._refreshes = 0  # a newer choice supersedes an older, slower summary
         self.reload()
         self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
@@ -116,12 +111,9 @@ class DatasetPicker(Viewer):
             # Building may write the built-in files on first use: keep it off the loop.
             ddf = await asyncio.to_thread(dataset.to_dask)
             count = await asyncio.to_thread(dataset.row_count)
-            if token != self._refreshes:
-                return  # a newer choice's summary is on its way: never replace it
-            summary = await self._cluster_job(
-                "summary", lambda ctx: summarize(ctx.client, ddf, count=count),
-                lambda e: str(explain(e, dataset)))
-        except (DatasetError, ClusterUnavailable, JobError) as e:
+            client = await self.manager.get_client()
+            summary = await self.manager.on_client_loop(summarize(client, ddf, count=count))
+        except (DatasetError, ClusterUnavailable) as e:
             summary, error = None, str(e)
         except Exception as e:  # a read failing on a worker: say what and where
             summary, error = None, str(explain(e, dataset))
@@ -132,15 +124,6 @@ class DatasetPicker(Viewer):
         self.param.update(summary=summary, error=error, loading=False)
         if error:
             notify(error)
-
-    async def _cluster_job(self, kind: str, work, explain_error=str):
-        """``work(ctx)`` through the session's job path (one per kind: a newer summary
-        replaces an older one, closing the tab stops it); its result, or JobError."""
-        job = Job(kind=kind, title=kind, dataset=self.dataset_name or "")
-        await self.jobs.run(job, work, remember=False, explain=explain_error)
-        if job.status != "done":
-            raise JobError(job.error or f"The {kind} stopped.")
-        return job.result
 
     async def summary_ready(self, timeout: float) -> DatasetSummary | None:
         """The summary, waiting (bounded) while it is being read; None if it is not
@@ -174,8 +157,7 @@ class DatasetPicker(Viewer):
         async def add():
             candidate = CatalogDataset(name=name or "new", **entry)
             ddf = await asyncio.to_thread(candidate.to_dask)
-            await self._cluster_job("add-dataset", lambda ctx: summarize(ctx.client, ddf),
-                                   lambda e: str(explain(e, candidate)))
+            await self.manager.on_client_loop(summarize(await self.manager.get_client(), ddf))
             await asyncio.to_thread(add_to_catalog, catalog_path(), name, entry,
                                     reserved=BUILTIN_NAMES)
 
@@ -195,8 +177,11 @@ class DatasetPicker(Viewer):
         async def write():
             nonlocal converted
             written, converted = await asyncio.to_thread(convert_to_parquet, self.dataset)
-            await self._cluster_job("convert", lambda ctx: ctx.compute(written),
-                                   lambda e: str(explain(e, self.dataset)))
+            client = await self.manager.get_client()
+
+            async def compute():  # made and awaited on the client's own loop
+                return await client.compute(written)
+            await self.manager.on_client_loop(compute())
             await asyncio.to_thread(add_to_catalog, catalog_path(), converted.name,
                                     {"path": converted.path, "format": "parquet"},
                                     reserved=BUILTIN_NAMES)
@@ -211,7 +196,7 @@ class DatasetPicker(Viewer):
         try:
             await action()
             return True
-        except (DatasetError, ClusterUnavailable, JobError, ValueError) as e:
+        except (DatasetError, ClusterUnavailable, ValueError) as e:
             notify(str(e))
         except Exception as e:  # raised by a worker while reading: say what and where
             notify(str(explain(e, self.dataset)))

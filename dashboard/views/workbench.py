@@ -40,9 +40,9 @@ class Workbench(Viewer):
         self.cluster_card = ClusterCard(manager=self.manager)
         # Served, the panes sit in a column beside the work (see Workspace): one per row.
         self.panes = DaskPanes(manager=self.manager, stacked=in_server_session())
+        self.datasets = DatasetPicker(manager=self.manager)
         # One runner per session: its jobs die with the session (see _on_session_destroyed).
         self.jobs = JobRunner(manager=self.manager)
-        self.datasets = DatasetPicker(manager=self.manager, jobs=self.jobs)
         tab_params = dict(datasets=self.datasets, jobs=self.jobs)
         self.groupby = GroupByView(**tab_params)
         self.explore = ExploreView(**tab_params)
