@@ -43,6 +43,16 @@ def result_rows(page) -> dict[str, float]:
     return rows
 
 
+def logged_in_page(browser, url: str, user: str):
+    """A page of its own browser context (its own cookies), logged in as ``user``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(url)
+    log_in(page, user, PASSWORD)
+    return page
+
+
 def walk_main_flow(page) -> None:
     """Pick the flights, run the workshop group-by, read its figures, see its tasks."""
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
@@ -115,11 +125,7 @@ def test_hosted_only_the_named_admins_may_resize_the_apps_own_cluster(serve, bro
                 ready_path="login")
 
     def logged_in(user):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        page.goto(app.url)
-        log_in(page, user, PASSWORD)
+        page = logged_in_page(browser, app.url, user)
         page.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 1 ")).wait_for()
         return page
 
@@ -148,12 +154,7 @@ def test_a_results_download_link_is_its_owners_alone(serve, browser, process_clu
                 ready_path="login")
 
     def logged_in(user):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        page.goto(app.url)
-        log_in(page, user, PASSWORD)
-        return page
+        return logged_in_page(browser, app.url, user)
 
     ana = logged_in("ana")
     run_workshop_query(ana)
