@@ -10,9 +10,14 @@ KEYS = {"x": "ex_x", "y": "ex_y", "agg": "ex_agg", "value": "ex_value", "hist": 
 
 
 def usable(view_range: tuple | None) -> bool:
-    """A finite range, low before high."""
-    return view_range is not None and all(map(math.isfinite, view_range)) and \
-        view_range[0] < view_range[1]
+    """A finite range, low before high, wide enough to draw: 64-bit floats keep about
+    16 digits, so a span below 1e-12 of its ends has no distinct pixels, and a
+    subnormal one (``[0, 1e-320]``) overflows the map's scale."""
+    if view_range is None or not all(map(math.isfinite, view_range)):
+        return False
+    low, high = view_range
+    span = high - low
+    return span > max(abs(low), abs(high)) * 1e-12 and math.isfinite(1e4 / span)
 
 
 def checked(name: str, value, numeric: list[str], refused: set[str], x: str | None):

@@ -152,6 +152,17 @@ async def test_a_stale_explore_link_gets_a_notice_and_defaults(manager, catalog,
     assert {k for k in query(location) if k.startswith("ex_")} == {"ex_hist"}
 
 
+async def test_an_explore_link_with_a_range_too_narrow_to_draw_gets_a_notice(
+        manager, catalog, link, caplog):
+    # Finite and in order, but no map can be that narrow: 1e-320 is subnormal.
+    caplog.set_level(logging.WARNING)
+    location = link(ex_x="dep_delay", ex_y="arr_delay", ex_yr=[0, 1e-320])
+    view = await explore(manager)
+    assert "ex_yr='[0, 1e-320]'" in notices(caplog)
+    assert view.y_range is None and view.error == ""
+    assert view.raster is not None and "ex_yr" not in query(location)
+
+
 def test_link_values_are_read_as_literals_never_run():
     # Our JSON and the Python repr Panel rewrites lists with both read back.
     assert url.literal('["carrier"]') == url.literal("['carrier']") == ["carrier"]

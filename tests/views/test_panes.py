@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import dask.config
+import panel as pn
 import pytest
 
 from dashboard.cluster import ClusterManager
@@ -57,7 +58,11 @@ async def test_cluster_card_shows_the_cluster_and_hides_scaling_it_cannot_do(pro
         text = " ".join(str(getattr(o, "object", "")) for o in layout.select(lambda o: hasattr(o, "object")))
         assert process_cluster.address in text
         assert f"**Workers** {process_cluster.n_workers}" in text
-        assert card._controls.visible is False  # a cluster managed elsewhere
+        # A cluster managed elsewhere: the Scale and Adapt controls are hidden.
+        holding_scale = [c for c in layout.select(pn.Column) if not isinstance(c, pn.Card)
+                         and c.select(lambda o: isinstance(o, pn.widgets.Button)
+                                      and o.name == "Scale")]
+        assert [c.visible for c in holding_scale] == [False]
     finally:
         await manager.close()
 
