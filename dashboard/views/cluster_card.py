@@ -8,7 +8,7 @@ from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, ClusterUnavailable, may_scale
 from .notify import notify
-from .session import in_server_session
+from .session import in_server_session, on_this_document
 
 _STATUS_COLOR = {
     "idle": "secondary", "starting": "warning", "connected": "success",
@@ -42,7 +42,7 @@ class ClusterCard(Viewer):
         super().__init__(**params)
         manager = self.manager
         self._mirror()
-        watcher = manager.param.watch(self._mirror, list(self.MIRRORED))
+        watcher = manager.param.watch(on_this_document(self._mirror), list(self.MIRRORED))
         if in_server_session():
             pn.state.on_session_destroyed(lambda ctx: manager.param.unwatch(watcher))
         buttons = [pn.widgets.Button.from_param(self.param.scale, label="Scale",

@@ -16,7 +16,7 @@ from ..datasets.errors import explain
 from ..datasets.summary import DatasetSummary, summarize
 from . import url
 from .notify import notify, plain
-from .session import in_server_session, on_this_document
+from .session import in_server_session, on_this_document, when_ready
 
 DEFAULT_DATASET = "nyc-flights"
 BUILTIN_NAMES = [cls.param.name.default for cls in BUILTIN]
@@ -89,12 +89,7 @@ class DatasetPicker(Viewer):
     def _schedule_refresh(self) -> None:
         # The old summary no longer describes the choice: drop it at once.
         self.param.update(loading=True, summary=None, error="")
-        if in_server_session() and pn.state.loaded:
-            pn.state.execute(self.refresh)
-        else:
-            # Until the page is up a change can miss it: of pages opened one after another,
-            # some never showed a summary set before they were ready (6 of 132; 1 of 96 now).
-            pn.state.onload(self.refresh)
+        when_ready(self.refresh)
 
     async def refresh(self) -> None:
         """Summarise the chosen dataset on the cluster (one partition).

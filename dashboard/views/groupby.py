@@ -22,6 +22,7 @@ from . import groupby_results as show
 from .dataset_picker import DatasetPicker
 from . import url
 from .notify import notify, plain
+from .session import when_ready
 from .text_choice import TextChoice
 
 KIND = "groupby"
@@ -346,7 +347,7 @@ class GroupByView(Viewer):
                 if options is None:
                     # A partial, not a lambda: Panel awaits only what it sees is a coroutine
                     # function (a lambda's coroutine was never run in served sessions).
-                    pn.state.execute(partial(self._load_choices, column))
+                    when_ready(partial(self._load_choices, column))
                     rows.append(pn.indicators.LoadingSpinner(
                         value=True, size=20, label=f"{plain(column)}: reading values…"))
                     continue
