@@ -19,10 +19,7 @@ from typing import Any
 import param
 from dask.base import tokenize
 from distributed import Client, Future
-from distributed.comm import CommClosedError, connect
 from distributed.diagnostics.progress import Progress
-from distributed.diagnostics.progressbar import ProgressBar
-from distributed.protocol.pickle import dumps
 
 from . import config
 from .cache import CACHE
@@ -69,63 +66,60 @@ class Job(param.Parameterized):
         return self.status in ("done", "failed", "cancelled")
 
 
-class _TaskProgress(ProgressBar):
-    """distributed's own progress feed: tasks done over all, counted on the scheduler.
+async def feed_progress(client: Client, futures: list[Future], job: Job,
+                        gathered: asyncio.Future, interval: float = 0.2,
+                        setup_timeout: float = 5.0) -> None:
+    """Feed ``job``'s tasks done over all from distributed's ``Progress`` plugin,
+    counted on the scheduler and read through ``run_on_scheduler`` (public APIs only),
+    until the compute is ``gathered``: a late count must not overwrite what the job
+    reports next (a search's fits done, after loading its rows).
 
-    ``Progress.setup`` on the scheduler polls until every key exists. A job that
-    finishes (or is cancelled) before the feed arrives would leave that poll
-    running forever, so our setup gives up after a bound and reports finished.
+    Holding ``futures`` till then keeps their keys alive for the setup. The setup
+    waits (bounded: a job may finish or be cancelled before its keys all exist) for
+    the keys, then walks their dependencies once. The plugin removes itself when the
+    keys are done, fail or are forgotten; a job that ends first removes it here.
+    The functions are closures so that they travel by value: the scheduler need not
+    have this package installed.
     """
+    keys = [future.key for future in futures]
+    # A name of its own: two jobs of one graph must not share (and stop) one plugin.
+    name = f"workbench-progress-{uuid.uuid4().hex}"
 
-    SETUP_TIMEOUT = 5.0
+    async def setup(dask_scheduler, keys, name, timeout):
+        deadline = time.monotonic() + timeout
+        while not set(keys).issubset(dask_scheduler.tasks):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        await Progress(keys, dask_scheduler, complete=True, name=name).setup()
+        return True
 
-    def __init__(self, futures, client: Client, job: Job):
-        super().__init__(futures, scheduler=client.scheduler.address, interval="200ms")
-        self._job = job
+    def read(dask_scheduler, name):
+        progress = dask_scheduler.plugins.get(name)
+        return None if progress is None else (len(progress.all_keys), len(progress.keys))
 
-    async def listen(self, futures=()):
-        """Feed ``job`` until the scheduler says finished; holding ``futures`` till then
-        keeps their keys alive for the feed's setup."""
-        keys, timeout = self.keys, self.SETUP_TIMEOUT
+    def remove(dask_scheduler, name):
+        if name in dask_scheduler.plugins:
+            dask_scheduler.remove_plugin(name=name)
 
-        # A name of its own: distributed names the plugin after the keys, so two
-        # jobs of one graph would overwrite each other's plugin and the one left
-        # without it would poll for ever.
-        name = f"progress-{uuid.uuid4().hex}"
+    try:
+        if not await client.run_on_scheduler(setup, keys=keys, name=name,
+                                             timeout=setup_timeout):
+            return
+        def over():
+            return job.finished or gathered.done()
 
-        async def setup(scheduler):
-            deadline = time.monotonic() + timeout
-            while not keys.issubset(scheduler.tasks):
-                if time.monotonic() > deadline:
-                    return None
-                await asyncio.sleep(0.05)
-            progress = Progress(keys, scheduler, complete=True, name=name)
-            await progress.setup()
-            return progress
-
-        def function(scheduler, progress=None):  # the scheduler omits a None state
-            if progress is None:
-                return {"all": 0, "remaining": 0, "status": "finished"}
-            return {"all": len(progress.all_keys), "remaining": len(progress.keys),
-                    "status": progress.status}
-
-        client = self.client()
-        self.comm = await connect(self.scheduler, **client.connection_args)
-        try:
-            await self.comm.write({"op": "feed", "setup": dumps(setup),
-                                   "function": dumps(function), "interval": self.interval},
-                                  serializers=client._serializers)
-            while True:
-                response = await self.comm.read(deserializers=client._deserializers)
-                if response["all"] and not self._job.finished:
-                    self._job.param.update(total=response["all"],
-                                           done=response["all"] - response["remaining"])
-                if response["status"] in ("error", "finished"):
-                    break
-        except CommClosedError:
-            pass
-        finally:
-            self.comm.abort()
+        while not over():
+            counts = await client.run_on_scheduler(read, name=name)
+            if counts is None:
+                return  # finished, failed or forgotten: the job says which
+            total, remaining = counts
+            if total and not over():
+                job.param.update(total=total, done=total - remaining)
+            await asyncio.sleep(interval)
+        await client.run_on_scheduler(remove, name=name)
+    except Exception as e:  # the scheduler or client went away: the job reports that
+        log.debug("progress feed of %s stopped: %r", job.title, e)
 
 
 _LISTENERS: set[asyncio.Task] = set()  # progress feeds still running (kept from GC)
@@ -213,7 +207,7 @@ class JobContext:
         self.shared.append(shared)
         # The feed outlives a fast gather by up to one interval; it is not awaited.
         listener = asyncio.ensure_future(
-            _TaskProgress(shared.futures, self.client, self.job).listen(shared.futures))
+            feed_progress(self.client, shared.futures, self.job, shared.gathered))
         _LISTENERS.add(listener)
         listener.add_done_callback(_LISTENERS.discard)
         # Shielded: this job being cancelled must not cancel the others' gather.

@@ -16,10 +16,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dashboard"
 
 # (file, expression) -> why it stays for now.
 ALLOWED = {
-    ("jobs.py", "client._serializers"):
-        "the task-progress feed speaks distributed's 'feed' comm op; to become a "
-        "scheduler plugin registered once",
-    ("jobs.py", "client._deserializers"): "same feed as above",
     ("cluster/report.py", "doc._PATCHED_CURDOCS"):
         "an in-process scheduler draws its report with Bokeh, whose curdoc() raises once "
         "a closed session's document is left on top of this stack",

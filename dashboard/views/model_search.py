@@ -74,6 +74,9 @@ class ModelSearchView(Viewer):
     question = param.String(default="", doc="A large search to confirm before it runs.")
     error = param.String(default="", doc="Why the last run did not give a result.")
     columns = param.List(default=[], doc="Columns of the dataset's schema (none until read).")
+    dtypes = param.Dict(default={}, doc="The schema's columns and their dtypes (none until read).")
+    heat_defaults = param.Tuple(default=(None, None), length=2, doc=(
+        "The heatmap axes the shown run picks by itself (what a link leaves out)."))
     progress_text = param.String(default="", doc=(
         "What the run is doing, as the progress line says it ('8 / 8 fits done'); "
         "empty when there is nothing to show."))
@@ -98,12 +101,11 @@ class ModelSearchView(Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._forms: dict[str, param.Parameterized] = {}
-        self._dtypes: dict[str, str] = {}
         self._asked_compare = False
-        self._heat_defaults = (None, None)  # the axes a run picks by itself
         self._preset: str | None = None  # a seed preset (PRESETS) waiting for its columns
-        self._link = url.QueryLink(link.KEYS, "model search", lambda: link.state(self))
-        self.param.watch(self._link.write, list(link.KEYS))
+        self.query_link = url.QueryLink(  # the tab's settings in the page's URL
+            link.KEYS, "model search", lambda: link.state(self))
+        self.param.watch(self.query_link.write, list(link.KEYS))
         self.param.watch(self._update_code, ["estimator", "grid", "cv", "scoring", "holdout",
                                              "target", "features", "encode", "dropna", "rows"])
         self._on_estimator()
@@ -123,8 +125,8 @@ class ModelSearchView(Viewer):
         summary = self.datasets.summary
         if summary is None:
             return
-        if summary.columns != self._dtypes:
-            self._dtypes = dtypes = summary.columns
+        if summary.columns != self.dtypes:
+            self.dtypes = dtypes = summary.columns
             columns = list(dtypes)
             self.columns = columns
             self.param.target.objects = columns
@@ -136,7 +138,7 @@ class ModelSearchView(Viewer):
             self._on_target()
             if target is not None:  # new data: what a fresh page would pick
                 self.estimator = self.suggested_estimator()
-            if self._link.pending:  # a shared link's columns can be checked now
+            if self.query_link.pending:  # a shared link's columns can be checked now
                 link.apply(self, columns)
         if self._preset is not None and form.apply_seed(self, self._preset):
             self._preset = None
@@ -144,7 +146,7 @@ class ModelSearchView(Viewer):
 
     @param.depends("target", watch=True)
     def _on_target(self) -> None:
-        dtype = self._dtypes.get(self.target, "")
+        dtype = self.dtypes.get(self.target, "")
         self.param.estimator.objects = CLASSIFIERS + (REGRESSORS if is_number_dtype(dtype)
                                                       else [])
         if self.target is not None and ESTIMATORS[self.estimator].task != target_task(
@@ -161,7 +163,7 @@ class ModelSearchView(Viewer):
         dataset = self.datasets.dataset
         if self.datasets.dataset_name == form.SEED_DATASET and self.target == dataset.target:
             return "SVC"
-        return default_estimator(self._dtypes.get(self.target, ""), self._target_sample())
+        return default_estimator(self.dtypes.get(self.target, ""), self._target_sample())
 
     def _target_sample(self) -> list:
         summary = self.datasets.summary
@@ -175,7 +177,7 @@ class ModelSearchView(Viewer):
             kind = ESTIMATORS[estimator]
             grid = self._forms[estimator] = form.grid_form(kind)
             names = [h.name for h in kind.hypers]
-            grid.param.watch(self._link.write, names)
+            grid.param.watch(self.query_link.write, names)
             grid.param.watch(self._update_code, names)
         return self._forms[estimator]
 
@@ -205,7 +207,7 @@ class ModelSearchView(Viewer):
         summary = self.datasets.summary
         return search_code(
             spec, self.target, self.features, dropna=self.dropna,
-            encode=text_features(self._dtypes, self.features) if self.encode else (),
+            encode=text_features(self.dtypes, self.features) if self.encode else (),
             fraction=sample_fraction(self.rows, summary.rows_estimate if summary else None))
 
     def _update_code(self, *_) -> None:
@@ -255,9 +257,9 @@ class ModelSearchView(Viewer):
                   settings=self.settings())
         axes = grid_axes(spec.candidates())
         self.param.heat_x.objects = self.param.heat_y.objects = axes
-        self._heat_defaults = ((axes[:1] or [None])[0], (axes[1:2] or [None])[0])
+        self.heat_defaults = ((axes[:1] or [None])[0], (axes[1:2] or [None])[0])
         # Axes chosen before (or by a link) stay while the grid still has them.
-        heat_x = self.heat_x if self.heat_x in axes else self._heat_defaults[0]
+        heat_x = self.heat_x if self.heat_x in axes else self.heat_defaults[0]
         heat_y = self.heat_y if self.heat_y in axes and self.heat_y != heat_x else next(
             (a for a in axes if a != heat_x), None)
         self.param.update(job=job, results=None, heat_x=heat_x, heat_y=heat_y)

@@ -30,15 +30,15 @@ def state(view) -> dict:
     defaults = {"estimator": p.estimator.default, "cv": p.cv.default,
                 "scoring": SCORINGS[kind.task][0], "holdout": p.holdout.default,
                 "rows": p.rows.default, "dropna": p.dropna.default,
-                "encode": p.encode.default, "heat_x": view._heat_defaults[0],
-                "heat_y": view._heat_defaults[1]}
-    if view._dtypes:  # before the schema the columns are not chosen yet
+                "encode": p.encode.default, "heat_x": view.heat_defaults[0],
+                "heat_y": view.heat_defaults[1]}
+    if view.dtypes:  # before the schema the columns are not chosen yet
         target = view.datasets.dataset.target
-        target = target if target in view._dtypes else None
+        target = target if target in view.dtypes else None
         # What a fresh page picks: the dataset's target, its numeric columns as features
         # (less a target chosen instead), the estimator the target calls for.
         defaults.update(target=target, estimator=view.suggested_estimator(), features=[
-            c for c in default_features(view._dtypes, target) if c != view.target])
+            c for c in default_features(view.dtypes, target) if c != view.target])
     changed = {name: getattr(view, name) for name in defaults
                if getattr(view, name) is not None and getattr(view, name) != defaults[name]}
     entries = view.entries()
@@ -64,7 +64,7 @@ def apply(view, columns: list[str]) -> None:
                 raise ValueError(value)
         return value
 
-    link = view._link
+    link = view.query_link
     bad = link.apply(view, ["target", "features", "estimator", "scoring", "cv", "holdout",
                             "rows", "dropna", "encode"], check, report=False)
     text = link.take("grid")
