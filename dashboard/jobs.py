@@ -102,13 +102,13 @@ async def feed_progress(client: Client, futures: list[Future], job: Job,
         if name in dask_scheduler.plugins:
             dask_scheduler.remove_plugin(name=name)
 
+    def over():
+        return job.finished or gathered.done()
+
     try:
         if not await client.run_on_scheduler(setup, keys=keys, name=name,
                                              timeout=setup_timeout):
             return
-        def over():
-            return job.finished or gathered.done()
-
         while not over():
             counts = await client.run_on_scheduler(read, name=name)
             if counts is None:

@@ -26,7 +26,7 @@ def prefix_from_argv(argv: list[str]) -> str | None:
 def use_prefix_for_login(prefix: str | None) -> None:
     """Make ``/<prefix>/`` where Panel's login sends users; ``--root-path`` wins if given."""
     prefix = (prefix or "").strip("/")
-    if not prefix or state._base_url != "/":
+    if not prefix or state.base_url != "/":  # called at start-up: no session yet
         return
     with edit_readonly(state):
         state.base_url = f"/{prefix}/"

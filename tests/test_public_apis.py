@@ -19,9 +19,6 @@ ALLOWED = {
     ("cluster/report.py", "doc._PATCHED_CURDOCS"):
         "an in-process scheduler draws its report with Bokeh, whose curdoc() raises once "
         "a closed session's document is left on top of this stack",
-    ("login_redirect.py", "state._base_url"):
-        "Panel's login handler redirects to its base URL, which does not include --prefix: "
-        "the proxy edge of hosting",
     ("views/query_guard.py", "getattr(getattr(context, 'request', None), '_request', None)"):
         "the raw tornado request behind Bokeh's session context, to read the link's "
         "unparsed query string (Panel drops values it cannot parse)",
