@@ -190,6 +190,17 @@ class JobContext:
         """Results of futures this job submitted itself; safe to cancel (see ``gather``)."""
         return await gather(self.client, futures)
 
+    async def run_on_worker(self, function: Callable, *args):
+        """``function(*args)`` run once on one worker, its result brought back.
+
+        For work that must not load the server process, which every session shares
+        (a one-process pandas or scikit-learn run to compare with). Cancel releases it.
+        """
+        future = self.client.submit(function, *args, pure=False)
+        self.track([future])
+        (result,) = await self.gather([future])
+        return result
+
     def progress(self, done: int, total: int) -> None:
         self.job.param.update(done=done, total=total)
 

@@ -286,10 +286,11 @@ async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
 
 
 def run_pandas(ddf, spec: GroupBySpec) -> tuple[pd.DataFrame, float]:
-    """The same query with pandas in this process: read one partition after another
+    """The same query with pandas in one process: read one partition after another
     (dask's synchronous scheduler, no parallelism), then one pandas group-by.
 
-    Returns the result and the wall time in seconds. Blocking: call it in a thread.
+    Returns the result and the wall time in seconds. Blocking: the app runs it on a
+    worker (``JobContext.run_on_worker``), never in the server that sessions share.
     """
     start = time.perf_counter()
     frame = ddf[spec.columns].compute(scheduler="sync")

@@ -1,6 +1,7 @@
 """Classification (synthetic): ``sklearn.datasets.make_classification`` for model search."""
 from __future__ import annotations
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -41,14 +42,36 @@ class ClassificationDataset(Dataset):
     random_state = param.Integer(default=0, bounds=(0, None), doc="Seed.")
     npartitions = param.Integer(default=4, bounds=(1, 1000), doc="Partitions of the frame.")
 
+    def _settings(self) -> tuple:
+        return (self.n_features, self.n_informative, self.n_redundant, self.n_classes,
+                self.random_state)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return classification_arrays(self.n_samples, self.n_features, self.n_informative,
-                                     self.n_redundant, self.n_classes, self.random_state)
+        return classification_arrays(self.n_samples, *self._settings())
 
     def row_count(self) -> int:
         return self.n_samples
 
     def to_dask(self) -> dd.DataFrame:
-        X, y = self.arrays()
-        frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)
-        return dd.from_pandas(frame, npartitions=self.npartitions)
+        """Generated on a worker, never in this process (2M rows x 50 features is 800 MB).
+
+        sklearn makes the rows in one call (that is what reproduces the seed), so one
+        task makes them all, and the partitions are slices of it. Settings that do
+        not work together are told here, from a small sample, before any task runs.
+        """
+        classification_arrays(min(self.n_samples, 100), *self._settings())
+        meta = _frame(np.empty((0, self.n_features)), np.empty(0, dtype=int))
+        whole = dask.delayed(_generate, pure=True)(self.n_samples, *self._settings())
+        ddf = dd.from_delayed([whole], meta=meta, divisions=(0, self.n_samples - 1))
+        # Even slices by row number (never more than rows: dask's own split fails then).
+        parts = max(1, min(self.npartitions, self.n_samples - 1))
+        bounds = np.linspace(0, self.n_samples - 1, parts + 1).astype(int)
+        return ddf.repartition(divisions=sorted(set(bounds.tolist())))
+
+
+def _frame(X: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)
+
+
+def _generate(n_samples: int, *settings) -> pd.DataFrame:
+    return _frame(*classification_arrays(n_samples, *settings))

@@ -1,14 +1,13 @@
-"""What the picker shows of a dataset, computed from its first partition only."""
+"""What the picker shows of a dataset, worked out from its first partition only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dask
 import dask.dataframe as dd
 import pandas as pd
-from dask.base import tokenize
+from dask.delayed import Delayed
 from distributed import Client
-
-from ..cache import CACHE
 
 HEAD_KEPT = 20  # rows kept of a first partition; a summary shows up to this many
 
@@ -23,15 +22,26 @@ class DatasetSummary:
     exact: bool = False  # rows_estimate is the row count, not an estimate
 
 
-async def summarize(client: Client, ddf: dd.DataFrame, rows: int = 5,
-                    count: int | None = None) -> DatasetSummary:
-    """Schema, partitions, size estimate and first rows, reading one partition on the cluster.
+def _figures(frame: pd.DataFrame) -> tuple[int, int, pd.DataFrame]:
+    return len(frame), int(frame.memory_usage(deep=True).sum()), frame.head(HEAD_KEPT)
+
+
+def first_partition(ddf: dd.DataFrame) -> Delayed:
+    """Lazy ``(rows, bytes in memory, first rows)`` of ``ddf``'s first partition,
+    worked out where the partition is read: only ``HEAD_KEPT`` rows travel back."""
+    (part,) = ddf.partitions[0].to_delayed()
+    return dask.delayed(_figures, pure=True)(part)
+
+
+def summary_of(ddf: dd.DataFrame, figures: tuple[int, int, pd.DataFrame], rows: int = 5,
+               count: int | None = None) -> DatasetSummary:
+    """Schema, partitions, size estimate and first rows from ``first_partition``'s figures.
 
     Sizes are the first partition's times the partition count, unless the dataset
     knows its ``count`` of rows (file metadata, an option): good enough to tell
     300 MB from 30 GB without reading the 30 GB.
     """
-    length, nbytes, head = await _first_partition(client, ddf.partitions[0])
+    length, nbytes, head = figures
     exact = count is not None or ddf.npartitions == 1
     if count is None:
         count = length * ddf.npartitions
@@ -45,19 +55,9 @@ async def summarize(client: Client, ddf: dd.DataFrame, rows: int = 5,
     )
 
 
-async def _first_partition(client: Client, part: dd.DataFrame) -> tuple[int, int, pd.DataFrame]:
-    """Rows, bytes and first rows of a partition: read once, shared, then kept.
-
-    Every session summarises the default dataset as it opens, through the one
-    shared client. Computing the same keys again, just as an earlier compute of
-    them is released, can lose the result ("Couldn't gather keys ... forgotten")
-    and wait for ever: pages opened one after another hit this. So a partition's
-    figures are read by one compute that whoever asks meanwhile awaits, and kept.
-    The key is dask's name of the partition, which follows the files' modification
-    times: a rewritten file is read again.
-    """
-    async def read():
-        first = await client.compute(part)
-        return len(first), int(first.memory_usage(deep=True).sum()), first.head(HEAD_KEPT)
-
-    return await CACHE.once(("first-partition", tokenize(part)), read)
+async def summarize(client: Client, ddf: dd.DataFrame, rows: int = 5,
+                    count: int | None = None) -> DatasetSummary:
+    """The summary of ``ddf`` computed with an asynchronous ``client`` (a notebook's
+    way; the app's sessions go through their job runner, which shares and keeps it)."""
+    figures = await client.compute(first_partition(ddf))
+    return summary_of(ddf, figures, rows, count)

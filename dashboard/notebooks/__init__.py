@@ -61,7 +61,7 @@ async def ready(app: Workbench, timeout: float = 60) -> Workbench:
     """``app`` once its cluster is connected and its dataset read (at most ``timeout``
     seconds): show it after this, e.g. ``wb = await ready(Workbench())`` then ``wb``."""
     await app.manager.start()
-    await app.datasets.summary_ready(timeout)
+    await app.store.summary_ready(timeout)
     return app
 
 

@@ -1,209 +1,104 @@
 """The dataset picker: choose a dataset and its options, see what it holds."""
 from __future__ import annotations
 
-import asyncio
-
 import panel as pn
 import param
 from dask.utils import format_bytes
 from panel.viewable import Viewer
 
-from ..cluster import ClusterManager, ClusterUnavailable
-from ..datasets import BUILTIN, CatalogDataset, Dataset, DatasetError, catalog_path, load_datasets
-from ..datasets.catalog import convert_to_parquet
-from ..datasets.catalog_file import add_to_catalog, adding_allowed
-from ..datasets.errors import explain
-from ..datasets.summary import DatasetSummary, summarize
+from ..datasets import CatalogDataset
+from ..datasets.catalog_file import adding_allowed, catalog_path
+from ..store import SessionStore
 from . import url
 from .notify import notify, plain
-from .session import in_server_session, on_this_document, when_ready
-
-DEFAULT_DATASET = "nyc-flights"
-BUILTIN_NAMES = [cls.param.name.default for cls in BUILTIN]
 
 
 class DatasetPicker(Viewer):
-    """Every other view reads ``dataset``; the picker keeps it and its summary."""
+    """The store's dataset as widgets: the choice, its options, its summary, the forms."""
 
-    manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
-    dataset_name = param.Selector(default=None, objects=[], check_on_set=True,
-                                  doc="Name of the chosen dataset.")
-    dataset = param.ClassSelector(class_=Dataset, doc="The chosen dataset with its options.")
-    summary = param.ClassSelector(class_=DatasetSummary, default=None, allow_None=True,
-                                  doc="Schema, partitions, size and first rows.")
-    error = param.String(default="", doc="Why the chosen dataset cannot be read, for the user.")
-    loading = param.Boolean(default=False, doc="A summary is being computed.")
+    store = param.ClassSelector(class_=SessionStore, doc="The session's store.")
     new_name = param.String(default="", doc="Add dataset: its name.")
     new_path = param.String(default="", doc="Add dataset: path, glob or URL of the files.")
     new_format = param.Selector(default="csv", objects=["csv", "parquet"],
                                 doc="Add dataset: file format.")
+    add = param.Event(doc="Add dataset: read the files, then save them to the catalog.")
+    convert = param.Event(doc="Write a Parquet copy of the chosen CSV dataset.")
+    busy = param.Boolean(default=False, doc="A form action is running.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._refreshes = 0  # a newer choice supersedes an older, slower summary
-        self.reload()
-        self._select = pn.widgets.Select.from_param(self.param.dataset_name, label="Dataset",
+        store = self.store
+        self._report_problems()
+        store.param.watch(self._report_problems, "catalog_problems")
+        self._select = pn.widgets.Select.from_param(store.param.dataset_name, label="Dataset",
                                                     sizing_mode="stretch_width")
-        self._add_button = pn.widgets.Button(label="Add to catalog", color="primary")
-        self._add_button.on_click(self.add_dataset)
-        self._convert_button = pn.widgets.Button(label="Convert to Parquet",
-                                                 css_classes=["convert-parquet"])
-        self._convert_button.on_click(self.convert)
-        url.sync(self, {"dataset_name": "dataset"}, "dataset")
-        # A summary that failed for want of a cluster is read again once it is back.
-        watcher = self.manager.param.watch(on_this_document(self._on_cluster), "status")
-        if in_server_session():
-            pn.state.on_session_destroyed(lambda ctx: self.manager.param.unwatch(watcher))
+        self._add_button = pn.widgets.Button.from_param(
+            self.param.add, label="Add to catalog", color="primary",
+            disabled=self.param.busy)
+        self._convert_button = pn.widgets.Button.from_param(
+            self.param.convert, label="Convert to Parquet", css_classes=["convert-parquet"],
+            disabled=self.param.busy)
+        url.sync(store, {"dataset_name": "dataset"}, "dataset")
+        self._synced = None
+        self._sync_options()
+        store.param.watch(self._sync_options, "dataset")
 
-    def _on_cluster(self, event) -> None:
-        if event.new == "connected" and self.summary is None and not self.loading:
-            self._schedule_refresh()
-
-    def reload(self, select: str | None = None) -> None:
-        """Re-read the catalog; report its problems; keep or set the selection."""
-        self._datasets, problems = load_datasets()
-        for problem in problems:
+    def _report_problems(self, *_) -> None:
+        for problem in self.store.catalog_problems:
             notify(problem, "warning", 0)
-        self.catalog_problems = problems
-        names = list(self._datasets)
-        self.param.dataset_name.objects = names
-        current = select or self.dataset_name
-        self.dataset_name = current if current in names else (
-            DEFAULT_DATASET if DEFAULT_DATASET in names else names[0])
-        self._on_choice()
 
-    @param.depends("dataset_name", watch=True)
-    def _on_choice(self) -> None:
-        dataset = self._datasets.get(self.dataset_name)
-        if dataset is None or dataset is self.dataset:
-            return
-        if self.dataset is not None:
-            self.dataset.param.unwatch(self._options_watcher)
-            url.unsync(self.dataset)
+    def _sync_options(self, *_) -> None:
+        """The chosen dataset's options live in the link too."""
+        if self._synced is not None:
+            url.unsync(self._synced)
+        self._synced = dataset = self.store.dataset
         url.sync(dataset, {o: o for o in dataset.options}, "dataset option")
-        self.dataset = dataset
-        self._options_watcher = dataset.param.watch(
-            lambda *_: self._schedule_refresh(), list(dataset.options))
-        self._schedule_refresh()
 
-    def _schedule_refresh(self) -> None:
-        # The old summary no longer describes the choice: drop it at once.
-        self.param.update(loading=True, summary=None, error="")
-        when_ready(self.refresh)
+    @param.depends("store.error", watch=True)
+    def _tell_error(self) -> None:
+        if self.store.error:
+            notify(self.store.error)
 
-    async def refresh(self) -> None:
-        """Summarise the chosen dataset on the cluster (one partition).
-
-        A refresh while the same summary is on its way joins it rather than reading
-        again: ``summarize`` shares work in flight through the one cache.
-        """
-        self._refreshes += 1
-        await self._summarise(self._refreshes, self.dataset)
-
-    async def _summarise(self, token: int, dataset: Dataset) -> None:
-        self.loading, self.error = True, ""
-        try:
-            # Building may write the built-in files on first use: keep it off the loop.
-            ddf = await asyncio.to_thread(dataset.to_dask)
-            count = await asyncio.to_thread(dataset.row_count)
-            client = await self.manager.get_client()
-            summary = await self.manager.on_client_loop(summarize(client, ddf, count=count))
-        except (DatasetError, ClusterUnavailable) as e:
-            summary, error = None, str(e)
-        except Exception as e:  # a read failing on a worker: say what and where
-            summary, error = None, str(explain(e, dataset))
-        else:
-            error = ""
-        if token != self._refreshes:
-            return
-        self.param.update(summary=summary, error=error, loading=False)
-        if error:
-            notify(error)
-
-    async def summary_ready(self, timeout: float) -> DatasetSummary | None:
-        """The summary, waiting (bounded) while it is being read; None if it is not
-        there by then (an action must then refuse: its size checks need it)."""
-        if self.summary is not None or not self.loading:
-            return self.summary
-        loop = asyncio.get_running_loop()
-        arrived = loop.create_future()
-
-        def on_change(*_):
-            if self.summary is not None or not self.loading:
-                loop.call_soon_threadsafe(lambda: arrived.done() or arrived.set_result(None))
-        watcher = self.param.watch(on_change, ["summary", "loading"])
-        try:
-            await asyncio.wait_for(arrived, timeout)
-        except asyncio.TimeoutError:
-            pass
-        finally:
-            self.param.unwatch(watcher)
-        return self.summary
-
-    async def add_dataset(self, event=None) -> None:
+    @param.depends("add", watch=True)
+    async def add_dataset(self) -> None:
         """Validate the form's dataset by reading it, then save it to the catalog."""
-        if not adding_allowed():  # the form is hidden then; refuse any other way in too
+        if not adding_allowed():  # the form is hidden then; the store refuses too
             notify("Adding datasets is turned off on this server "
                    "(workbench.datasets.allow-add).")
             return
         name = self.new_name.strip()
-        entry = {"path": self.new_path.strip(), "format": self.new_format}
-
-        async def add():
-            candidate = CatalogDataset(name=name or "new", **entry)
-            ddf = await asyncio.to_thread(candidate.to_dask)
-            await self.manager.on_client_loop(summarize(await self.manager.get_client(), ddf))
-            await asyncio.to_thread(add_to_catalog, catalog_path(), name, entry,
-                                    reserved=BUILTIN_NAMES)
-
-        if await self._act(self._add_button, add):
+        job = await self._act(self.store.add(name, self.new_path, self.new_format))
+        if job.status == "done":
             notify(f"Added dataset '{name}' to {catalog_path()}.", "success", 4000)
             self.param.update(new_name="", new_path="")
-            self.reload(select=name)
 
-    async def convert(self, event=None) -> None:
+    @param.depends("convert", watch=True)
+    async def convert_dataset(self) -> None:
         """Write a Parquet copy of a CSV catalog dataset on the cluster, and switch to it."""
         if not adding_allowed():  # it writes files and adds a catalog entry: an Add too
             notify("Converting to Parquet adds a dataset, which is turned off on this "
                    "server (workbench.datasets.allow-add).")
             return
-        converted = None
+        job = await self._act(self.store.convert())
+        if job.status == "done":
+            notify(f"Parquet copy written: {job.result.path}", "success", 4000)
 
-        async def write():
-            nonlocal converted
-            written, converted = await asyncio.to_thread(convert_to_parquet, self.dataset)
-            client = await self.manager.get_client()
-
-            async def compute():  # made and awaited on the client's own loop
-                return await client.compute(written)
-            await self.manager.on_client_loop(compute())
-            await asyncio.to_thread(add_to_catalog, catalog_path(), converted.name,
-                                    {"path": converted.path, "format": "parquet"},
-                                    reserved=BUILTIN_NAMES)
-
-        if await self._act(self._convert_button, write):
-            notify(f"Parquet copy written: {converted.path}", "success", 4000)
-            self.reload(select=converted.name)
-
-    async def _act(self, button, action) -> bool:
-        """Run a form action with its button disabled; failures become one sentence."""
-        button.disabled = True
+    async def _act(self, action):
+        """Run a form action with its buttons disabled; a failure becomes one sentence."""
+        self.busy = True
         try:
-            await action()
-            return True
-        except (DatasetError, ClusterUnavailable, ValueError) as e:
-            notify(str(e))
-        except Exception as e:  # raised by a worker while reading: say what and where
-            notify(str(explain(e, self.dataset)))
+            job = await action
         finally:
-            button.disabled = False
-        return False
+            self.busy = False
+        if job.status != "done":
+            notify(job.error)
+        return job
 
     # -- rendering ---------------------------------------------------------
 
-    @param.depends("dataset")
+    @param.depends("store.dataset")
     def _options(self):
-        dataset = self.dataset
+        dataset = self.store.dataset
         if dataset is None:
             return pn.Spacer()
         widgets = {name: {"type": pn.widgets.IntInput}
@@ -220,14 +115,15 @@ class DatasetPicker(Viewer):
             sizing_mode="stretch_width",
         )
 
-    @param.depends("summary", "error", "loading")
+    @param.depends("store.summary", "store.error", "store.loading")
     def _stats(self):
-        if self.loading:
+        store = self.store
+        if store.loading:
             return pn.indicators.LoadingSpinner(value=True, size=24, label="Reading the first partition…")
-        if self.error:
-            return pn.pane.Alert(plain(self.error), alert_type="danger",
+        if store.error:
+            return pn.pane.Alert(plain(store.error), alert_type="danger",
                                  css_classes=["dataset-error"])
-        summary = self.summary
+        summary = store.summary
         if summary is None:
             return pn.Spacer()
         approx = "" if summary.exact else "≈ "
@@ -237,10 +133,10 @@ class DatasetPicker(Viewer):
             f"**In memory** {approx}{format_bytes(summary.bytes_estimate)}",
             css_classes=["dataset-stats"], margin=(0, 5))
 
-    @param.depends("summary")
+    @param.depends("store.summary")
     def preview(self):
         """Schema and first rows, for the main area."""
-        summary = self.summary
+        summary = self.store.summary
         if summary is None:
             return pn.Spacer()
         # Column names come from the files: shown as text (a code span would not escape a `).
@@ -251,13 +147,13 @@ class DatasetPicker(Viewer):
             pn.pane.DataFrame(summary.head, index=False, sizing_mode="stretch_width",
                               css_classes=["dataset-head"], max_rows=10),
             # A Card's title is put into the page as HTML.
-            title=f"{plain(self.dataset_name)}: first rows", collapsed=False,
+            title=f"{plain(self.store.dataset_name)}: first rows", collapsed=False,
             sizing_mode="stretch_width",
         )
 
-    @param.depends("dataset")
+    @param.depends("store.dataset")
     def _convert(self):
-        dataset = self.dataset
+        dataset = self.store.dataset
         csv = isinstance(dataset, CatalogDataset) and dataset.format == "csv"
         return self._convert_button if csv and adding_allowed() else None
 

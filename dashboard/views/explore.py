@@ -29,11 +29,11 @@ from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory
                                numeric_columns, prepare, render)
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
-from ..jobs import Job, JobRunner
+from ..jobs import Job
+from ..store import SessionStore
 from . import explore_link as link
 from . import explore_plots as plots
 from . import url
-from .dataset_picker import DatasetPicker
 from .notify import notify, plain
 from .session import in_server_session
 
@@ -61,8 +61,8 @@ def _close(a: tuple | None, b: tuple | None) -> bool:
 class ExploreView(Viewer):
     """A rasterized map of two numeric columns, coloured by count or a mean, and a histogram."""
 
-    datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
-    jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
+    store = param.ClassSelector(class_=SessionStore, doc=(
+        "The session's store: its dataset, summary and jobs."))
 
     x = param.Selector(default=None, objects=[], check_on_set=False, doc="Column on the x axis.")
     y = param.Selector(default=None, objects=[], check_on_set=False, doc="Column on the y axis.")
@@ -133,15 +133,15 @@ class ExploreView(Viewer):
                                    lambda: link.state(self, self._link_defaults))
         self.param.watch(self._link.write, list(link.KEYS))
         self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
-        watcher = self.datasets.param.watch(self._on_summary, ["summary", "loading"])
+        watcher = self.store.param.watch(self._on_summary, ["summary", "loading"])
         if in_server_session():
             # Persisted columns live while this view holds them: let go with the session.
             pn.state.on_session_destroyed(lambda ctx: self._release(watcher))
-        if self.datasets.summary is not None:
+        if self.store.summary is not None:
             self._on_summary()
 
     def _release(self, watcher) -> None:
-        self.datasets.param.unwatch(watcher)
+        self.store.param.unwatch(watcher)
         # Explicitly, not by garbage collection: the closed session's document and
         # its jobs may still reference the frame for a long while.
         if self._prepared is not None and self._prepared.persisted:
@@ -162,18 +162,18 @@ class ExploreView(Viewer):
         return ExploreSpec(self.x, self.y, self.agg, self.value, self.hist)
 
     def _on_summary(self, *events) -> None:
-        picker = self.datasets
-        if picker.summary is not None:
+        store = self.store
+        if store.summary is not None:
             pn.state.execute(self.load)
-        elif picker.loading:  # a new choice: say so at once, the map is seconds away
-            self.param.update(loading=True, activity=f"Reading {picker.dataset_name}…")
-        else:  # the picker could not read it, and says why
+        elif store.loading:  # a new choice: say so at once, the map is seconds away
+            self.param.update(loading=True, activity=f"Reading {store.dataset_name}…")
+        else:  # the store could not read it, and the picker says why
             self.param.update(loading=False, activity="")
 
     async def load(self) -> None:
-        """Take the picker's dataset: its columns, sensible axes, then a first plot."""
+        """Take the store's dataset: its columns, sensible axes, then a first plot."""
         self._loads += 1
-        token, dataset = self._loads, self.datasets.dataset
+        token, dataset = self._loads, self.store.dataset
         if self._ddf is not None and dataset.cache_token() == self._source:
             # The same data summarised again: the map and its kept columns stand.
             self.param.update(loading=False, activity="")
@@ -228,16 +228,16 @@ class ExploreView(Viewer):
     # -- running -----------------------------------------------------------
 
     def _persist(self, columns: int) -> bool:
-        summary = self.datasets.summary
+        summary = self.store.summary
         return summary is not None and fits_in_memory(
-            summary.rows_estimate, columns, self.jobs.manager.memory_limit,
+            summary.rows_estimate, columns, self.store.manager.memory_limit,
             config.get("explore.persist-fraction", 0.25))
 
     async def refresh(self) -> None:
         """Aggregate the current view on the cluster; only the newest call shows its result."""
         self._scheduled = False
         self._refreshes += 1
-        token, spec, ddf, dataset = self._refreshes, self.spec(), self._ddf, self.datasets.dataset
+        token, spec, ddf, dataset = self._refreshes, self.spec(), self._ddf, self.store.dataset
         if spec is None or ddf is None:
             self.param.update(loading=False, activity="")
             return
@@ -265,9 +265,9 @@ class ExploreView(Viewer):
 
         # The sentence was the last attempt's.
         self.param.update(loading=True, error="", activity=self._drawing(prepared, spec))
-        job = await self.jobs.run(
+        job = await self.store.jobs.run(
             Job(kind=KIND, title=f"datashader {spec.agg} of {spec.y} by {spec.x}",
-                dataset=self.datasets.dataset_name,
+                dataset=self.store.dataset_name,
                 settings={"x": spec.x, "y": spec.y, "agg": spec.agg, "value": spec.value,
                           "hist": spec.hist, "x_range": x_range, "y_range": y_range}),
             work, remember=False, explain=lambda e: str(explain_read(e, dataset) or e))
@@ -284,7 +284,7 @@ class ExploreView(Viewer):
         """What a refresh tells the user while it runs: how many rows it draws."""
         if prepared is not None and prepared.spec == spec:
             return f"Drawing the map of {prepared.rows:,} rows…"
-        summary = self.datasets.summary
+        summary = self.store.summary
         if summary is None:
             return "Drawing the map…"
         about = "" if summary.exact else "about "

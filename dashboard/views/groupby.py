@@ -17,15 +17,16 @@ from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, default_so
                                validate)
 from ..compute.duration import duration
 from ..datasets.errors import explain_read
-from ..jobs import Job, JobRunner
+from ..jobs import Job
+from ..store import SessionStore
 from . import groupby_results as show
-from .dataset_picker import DatasetPicker
 from . import url
 from .notify import notify, plain
 from .session import when_ready
 from .text_choice import TextChoice
 
 KIND = "groupby"
+COMPARE = "groupby-compare"  # pandas on one worker, run after the cluster to compare
 SUMMARY_WAIT = 120  # seconds a Run waits for the dataset's first read
 NOT_READ = "The dataset has not been read yet; Run once its columns show."
 # The buttons' events, and the coroutine each one runs.
@@ -36,8 +37,8 @@ ACTIONS = {"run_clicked": "run", "cancel_clicked": "cancel",
 class GroupByView(Viewer):
     """Group-by keys, value columns, an aggregation, filters; Run, Cancel, Compare."""
 
-    datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
-    jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
+    store = param.ClassSelector(class_=SessionStore, doc=(
+        "The session's store: its dataset, summary and jobs."))
 
     group_by = param.ListSelector(default=[], objects=[], doc="Columns to group by.")
     value_columns = param.ListSelector(default=[], objects=[], doc="Columns to aggregate.")
@@ -84,8 +85,8 @@ class GroupByView(Viewer):
         self._confirmed = None  # the (data, query) the user agreed to run despite its size
         self._pending = None  # the (data, query) waiting for that agreement
         self.history = show.history_frame([])
-        self.datasets.param.watch(self._on_schema, "summary")
-        self.jobs.param.watch(self._on_history, "history")
+        self.store.param.watch(self._on_schema, "summary")
+        self.store.jobs.param.watch(self._on_history, "history")
         self.param.watch(self._sort_for_keys, ["group_by", "sort", "ascending"])
         self.param.watch(self._on_action, list(ACTIONS))
         self._on_schema()
@@ -97,7 +98,7 @@ class GroupByView(Viewer):
     # -- schema and defaults -----------------------------------------------
 
     def _on_schema(self, *_) -> None:
-        summary = self.datasets.summary
+        summary = self.store.summary
         # No schema yet (a dataset being read): nothing to build a query from.
         self._update_can_run()
         if summary is None:
@@ -111,9 +112,9 @@ class GroupByView(Viewer):
                  if c not in columns]
         if first_schema and stale:  # from a shared link: say so, then use the defaults
             notify(f"This link's group-by names column {', '.join(map(repr, stale))}, which "
-                   f"'{self.datasets.dataset_name}' does not have; the defaults are shown "
+                   f"'{self.store.dataset_name}' does not have; the defaults are shown "
                    "instead.", "warning", 8000)
-        dataset = self.datasets.dataset
+        dataset = self.store.dataset
         numeric = [c for c in columns if is_number_dtype(dtypes[c])]
         keys = [k for k in self.group_by if k in columns] or [
             k for k in dataset.groupby if k in columns][:1] or [
@@ -159,9 +160,9 @@ class GroupByView(Viewer):
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
-        dataset = self.datasets.dataset
+        dataset = self.store.dataset
         return {
-            "dataset": self.datasets.dataset_name,
+            "dataset": self.store.dataset_name,
             "options": {o: getattr(dataset, o) for o in dataset.options},
             "query": {name: getattr(self, name) for name in (
                 "group_by", "value_columns", "agg", "filter_columns", "filters", "selection", "sort",
@@ -173,10 +174,10 @@ class GroupByView(Viewer):
     async def run(self, event=None, confirmed: bool = False, use_cache: bool = True) -> Job | None:
         """Check the query, ask before a huge one, run it on the cluster, show the result."""
         self.param.update(error="", warning="")
-        dataset = self.datasets.dataset
+        dataset = self.store.dataset
         # Run is disabled until the dataset is read; an event sent anyway waits for it.
-        if await self.datasets.summary_ready(SUMMARY_WAIT) is None:
-            return self._fail(self.datasets.error or NOT_READ)
+        if await self.store.summary_ready(SUMMARY_WAIT) is None:
+            return self._fail(self.store.error or NOT_READ)
         try:
             spec = self.spec()  # a link or a restored run may hold a malformed filter
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -186,12 +187,12 @@ class GroupByView(Viewer):
             return self._fail(str(explain_read(e, dataset) or e))
         if split_out is None:
             return None  # waiting for the user's answer to self.warning
-        job = Job(kind=KIND, title=to_code(spec), dataset=self.datasets.dataset_name,
+        job = Job(kind=KIND, title=to_code(spec), dataset=self.store.dataset_name,
                   settings=self.settings())
         self.param.update(job=job, compare=None)
         self.busy = True
         try:
-            await self.jobs.run(
+            await self.store.jobs.run(
                 job, lambda ctx: run_query(ctx, ddf, spec, split_out or None),
                 cache_key=tokenize(dataset.cache_token(), spec)
                 if use_cache and not self.report else None,
@@ -217,9 +218,9 @@ class GroupByView(Viewer):
         only the key columns of it): a query that may make very many groups or run
         for minutes waits for the user's word.
         """
-        dataset = self.datasets.dataset
+        dataset = self.store.dataset
         sample_job = Job(kind="groupby-estimate", title="estimate groups")
-        await self.jobs.run(sample_job, partial(sample_partition, ddf=ddf, keys=spec.keys),
+        await self.store.jobs.run(sample_job, partial(sample_partition, ddf=ddf, keys=spec.keys),
                             cache_key=tokenize(dataset.cache_token(), spec.keys, "sample"),
                             remember=False)
         if sample_job.status != "done":
@@ -227,7 +228,7 @@ class GroupByView(Viewer):
         sample, partition_seconds = sample_job.result
         groups = estimate_groups(sample, list(spec.keys), ddf.npartitions)
         seconds = estimate_seconds(partition_seconds, ddf.npartitions,
-                                   self.jobs.manager.n_threads)
+                                   self.store.manager.n_threads)
         questions = []
         if groups > config.get("groupby.warn-groups"):
             questions.append(
@@ -240,7 +241,7 @@ class GroupByView(Viewer):
                 and ddf.npartitions >= config.get("groupby.warn-partitions")):
             questions.append(
                 f"It reads {ddf.npartitions:,} partitions and may take about "
-                f"{duration(seconds)} on this cluster's {self.jobs.manager.n_threads} "
+                f"{duration(seconds)} on this cluster's {self.store.manager.n_threads} "
                 "threads (Cancel stops it at any time).")
         asked = tokenize(dataset.cache_token(), spec)
         if questions and not confirmed and self._confirmed != asked:
@@ -256,16 +257,17 @@ class GroupByView(Viewer):
 
     async def cancel(self, event=None) -> None:
         """Stop the running query; its tasks are released on the cluster."""
-        await self.jobs.cancel(KIND, reason="Cancelled; the cluster has dropped its tasks.")
+        for kind in (KIND, COMPARE):
+            await self.store.jobs.cancel(kind, reason="Cancelled; the cluster has dropped its tasks.")
 
     async def run_comparison(self, event=None) -> None:
         """The same query on one process of pandas and on the cluster, timed in turn."""
-        dataset = self.datasets.dataset
-        summary = await self.datasets.summary_ready(SUMMARY_WAIT)
+        dataset = self.store.dataset
+        summary = await self.store.summary_ready(SUMMARY_WAIT)
         cap = config.get("groupby.compare-max-bytes")
         # The size decides whether pandas may load it here: unknown, it may not.
         if summary is None:
-            return self._fail(self.datasets.error or NOT_READ)
+            return self._fail(self.store.error or NOT_READ)
         if summary.bytes_estimate > cap:
             return self._fail(
                 f"This dataset is about {summary.bytes_estimate / 2**30:,.1f} GiB in memory, "
@@ -278,17 +280,21 @@ class GroupByView(Viewer):
         ddf = await asyncio.to_thread(dataset.to_dask)
         self.busy = True
         self.comparing = (f"The cluster took {job.elapsed:.2f} s. Now pandas runs the same "
-                          "query in this process, on one core…")
+                          "query in one process, on one core of a worker…")
         try:
-            expected, seconds = await asyncio.to_thread(run_pandas, ddf, spec)
-        except Exception as e:
-            self._fail(str(explain_read(e, dataset) or explain_failure(e, spec)))
-            return
+            pandas = await self.store.jobs.run(
+                Job(kind=COMPARE, title=f"pandas: {to_code(spec)}",
+                    dataset=dataset.name),
+                lambda ctx: ctx.run_on_worker(run_pandas, ddf, spec), remember=False,
+                explain=lambda e: str(explain_read(e, dataset) or explain_failure(e, spec)))
         finally:
             self.busy = False
             self.comparing = ""
+        if pandas.status != "done":
+            return self._fail(pandas.error)
+        expected, seconds = pandas.result
         self.compare = {"pandas": seconds, "dask": job.elapsed,
-                        "threads": self.jobs.manager.n_threads,
+                        "threads": self.store.manager.n_threads,
                         "equal": same_result(expected, job.result)}
 
     def _fail(self, message: str) -> None:
@@ -297,7 +303,7 @@ class GroupByView(Viewer):
 
     @param.depends("busy", watch=True)
     def _update_can_run(self) -> None:
-        self.can_run = self.datasets.summary is not None and not self.busy
+        self.can_run = self.store.summary is not None and not self.busy
 
     async def _on_action(self, event) -> None:
         await getattr(self, ACTIONS[event.name])()
@@ -309,7 +315,7 @@ class GroupByView(Viewer):
     # -- history -----------------------------------------------------------
 
     def _on_history(self, *_) -> None:
-        runs = [j for j in self.jobs.history if j.kind == KIND]
+        runs = [j for j in self.store.jobs.history if j.kind == KIND]
         self.param.update(runs=runs, history=show.history_frame(runs))
 
     def _on_history_click(self, event) -> None:
@@ -318,10 +324,10 @@ class GroupByView(Viewer):
     def restore(self, job: Job) -> None:
         """Put the widgets back as they were for ``job`` and show its result."""
         settings = job.settings
-        if self.datasets.dataset_name != settings["dataset"]:
+        if self.store.dataset_name != settings["dataset"]:
             self._forget_schema()
-            self.datasets.dataset_name = settings["dataset"]
-        self.datasets.dataset.param.update(settings["options"])
+            self.store.dataset_name = settings["dataset"]
+        self.store.dataset.param.update(settings["options"])
         self.param.update(settings["query"])
         self.param.update(job=job, error=job.error if job.status == "failed" else "",
                           warning="", compare=None)
@@ -367,11 +373,11 @@ class GroupByView(Viewer):
         """The most frequent values of a text column, for its filter's options."""
         if column in self.choices:
             return
-        ddf = await asyncio.to_thread(self.datasets.dataset.to_dask)
+        ddf = await asyncio.to_thread(self.store.dataset.to_dask)
         top = ddf[column].value_counts().nlargest(config.get("groupby.filter-choices"))
-        job = await self.jobs.run(Job(kind=f"choices-{column}", title=f"values of {column}"),
+        job = await self.store.jobs.run(Job(kind=f"choices-{column}", title=f"values of {column}"),
                                   lambda ctx: ctx.compute(top), remember=False,
-                                  cache_key=tokenize(self.datasets.dataset.cache_token(), column))
+                                  cache_key=tokenize(self.store.dataset.cache_token(), column))
         options = [str(v) for v in job.result[0].index] if job.status == "done" else []
         if job.status == "failed":
             notify(f"Could not list the values of '{column}': {job.error}")

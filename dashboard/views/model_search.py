@@ -17,12 +17,12 @@ from ..compute.search_code import search_code
 from ..compute.search_data import default_features, sample_fraction, text_features
 from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
-from ..jobs import Job, JobRunner
+from ..jobs import Job
+from ..store import SessionStore
 from . import model_search_results as show
 from . import model_search_form as form
 from . import model_search_link as link
 from . import url
-from .dataset_picker import DatasetPicker
 from .notify import notify, plain
 
 KIND = "search"
@@ -38,8 +38,8 @@ SCHEMA_WAIT = 120
 class ModelSearchView(Viewer):
     """Estimator, grid, folds, scoring, target and features; Run, Cancel, Compare with local."""
 
-    datasets = param.ClassSelector(class_=DatasetPicker, doc="Where the dataset comes from.")
-    jobs = param.ClassSelector(class_=JobRunner, doc="The session's jobs.")
+    store = param.ClassSelector(class_=SessionStore, doc=(
+        "The session's store: its dataset, summary and jobs."))
 
     estimator = param.Selector(default="SVC", objects=CLASSIFIERS, doc=(
         "The estimator; new data gets one that fits its target (a forest for classes, Ridge "
@@ -116,13 +116,13 @@ class ModelSearchView(Viewer):
                                           css_classes=["search-heatmap"])
         self._progress_bar = pn.indicators.Progress(value=0, max=1, width=300,
                                                     css_classes=["search-progress"])
-        self.datasets.param.watch(self._on_schema, "summary")
+        self.store.param.watch(self._on_schema, "summary")
         self._on_schema()
 
     # -- choices that follow the data and the estimator ---------------------
 
     def _on_schema(self, *_) -> None:
-        summary = self.datasets.summary
+        summary = self.store.summary
         if summary is None:
             return
         if summary.columns != self.dtypes:
@@ -131,7 +131,7 @@ class ModelSearchView(Viewer):
             self.columns = columns
             self.param.target.objects = columns
             self.param.features.objects = columns
-            default = self.datasets.dataset.target
+            default = self.store.dataset.target
             target = default if default in columns else (
                 self.target if self.target in columns else None)
             self.param.update(target=target, features=default_features(dtypes, target))
@@ -160,13 +160,13 @@ class ModelSearchView(Viewer):
     def suggested_estimator(self) -> str:
         """What a fresh page picks for the target: a classifier for classes, else a regressor;
         the seed's SVC for the seed's data and target."""
-        dataset = self.datasets.dataset
-        if self.datasets.dataset_name == form.SEED_DATASET and self.target == dataset.target:
+        dataset = self.store.dataset
+        if self.store.dataset_name == form.SEED_DATASET and self.target == dataset.target:
             return "SVC"
         return default_estimator(self.dtypes.get(self.target, ""), self._target_sample())
 
     def _target_sample(self) -> list:
-        summary = self.datasets.summary
+        summary = self.store.summary
         if summary is None or self.target not in summary.head.columns:
             return []
         return summary.head[self.target].tolist()
@@ -204,7 +204,7 @@ class ModelSearchView(Viewer):
 
     def code_for(self, spec: SearchSpec) -> str:
         """``spec`` on the chosen rows, as the code a notebook user would run."""
-        summary = self.datasets.summary
+        summary = self.store.summary
         return search_code(
             spec, self.target, self.features, dropna=self.dropna,
             encode=text_features(self.dtypes, self.features) if self.encode else (),
@@ -224,7 +224,7 @@ class ModelSearchView(Viewer):
         """The seed's data and search (``PRESETS``): set now, and again once its columns
         arrive, whichever comes first."""
         self._preset = name
-        form.seed_data(self.datasets)
+        form.seed_data(self.store)
         if form.apply_seed(self, name):
             self._preset = None
 
@@ -235,7 +235,7 @@ class ModelSearchView(Viewer):
         """Wait (bounded) for the dataset's columns when Run comes while they are read."""
         self.busy = True
         try:
-            await self.datasets.summary_ready(SCHEMA_WAIT)
+            await self.store.summary_ready(SCHEMA_WAIT)
         finally:
             self.busy = False
 
@@ -245,7 +245,7 @@ class ModelSearchView(Viewer):
         """Check everything, ask before a huge grid, dispatch the fits, show them as they land."""
         self.param.update(error="", question="")
         await self._columns_known()
-        dataset, summary = self.datasets.dataset, self.datasets.summary
+        dataset, summary = self.store.dataset, self.store.summary
         try:
             spec = self.spec()
             spec.check()
@@ -253,7 +253,7 @@ class ModelSearchView(Viewer):
             return self._fail(str(e))
         target, features, encode = self.target, list(self.features), self.encode
         dropna, rows, code = self.dropna, self.rows, self.code_for(spec)
-        job = Job(kind=KIND, title=spec.code(), dataset=self.datasets.dataset_name,
+        job = Job(kind=KIND, title=spec.code(), dataset=self.store.dataset_name,
                   settings=self.settings())
         axes = grid_axes(spec.candidates())
         self.param.heat_x.objects = self.param.heat_y.objects = axes
@@ -280,7 +280,7 @@ class ModelSearchView(Viewer):
 
         self.busy = True
         try:
-            await self.jobs.run(
+            await self.store.jobs.run(
                 job, work, explain=lambda e: str(explain_read(e, dataset) or _failure(e)),
                 cache_key=None if compare else tokenize(dataset.cache_token(), code))
         finally:
@@ -302,7 +302,7 @@ class ModelSearchView(Viewer):
 
     async def cancel(self, event=None) -> None:
         """Stop the search: queued fits never start and the cluster drops the data."""
-        await self.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
+        await self.store.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
 
     async def _on_action(self, event) -> None:
         await getattr(self, ACTIONS[event.name])()
@@ -315,8 +315,8 @@ class ModelSearchView(Viewer):
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
-        dataset = self.datasets.dataset
-        return {"dataset": self.datasets.dataset_name,
+        dataset = self.store.dataset
+        return {"dataset": self.store.dataset_name,
                 "options": {o: getattr(dataset, o) for o in dataset.options},
                 "search": {"estimator": self.estimator, "grid": self.entries(), "cv": self.cv,
                            "scoring": self.scoring, "holdout": self.holdout,
@@ -369,7 +369,7 @@ class ModelSearchView(Viewer):
     @param.depends("results", watch=True)
     def _show_results(self) -> None:
         results = self.results
-        threads = self.jobs.manager.n_threads if self.jobs.manager is not None else 0
+        threads = self.store.manager.n_threads if self.store.manager is not None else 0
         self.param.update(table=results.table() if results is not None else EMPTY,
                           best_text=show.best(results),
                           comparison_text=show.comparison(results, threads))

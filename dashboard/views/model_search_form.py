@@ -88,11 +88,11 @@ def _unsearched(kind: EstimatorKind, name: str) -> str:
     return f"{value!r} ({where})"
 
 
-def seed_data(picker) -> None:
+def seed_data(store) -> None:
     """Pick the seed's data: make_classification(10000, 4, random_state=0)."""
-    if picker.dataset_name != SEED_DATASET:
-        picker.dataset_name = SEED_DATASET
-    dataset = picker.dataset
+    if store.dataset_name != SEED_DATASET:
+        store.dataset_name = SEED_DATASET
+    dataset = store.dataset
     dataset.param.update({o: dataset.param[o].default for o in dataset.options})
 
 
@@ -104,11 +104,11 @@ def apply_seed(view, preset: str) -> bool:
     needs them is set once they are known, and everything else is set again then,
     so nothing a new schema picks by default can undo the seed's settings.
     """
-    picker = view.datasets
-    if picker.dataset_name != SEED_DATASET:
+    store = view.store
+    if store.dataset_name != SEED_DATASET:
         return True  # other data was chosen meanwhile: nothing left to do
-    # The picker drops the summary on any change, so one here is the seed data's.
-    summary, target = picker.summary, picker.dataset.target
+    # The store drops the summary on any change, so one here is the seed data's.
+    summary, target = store.summary, store.dataset.target
     if summary is not None and target in summary.columns:
         view.param.update(target=target, features=default_features(summary.columns, target))
     view.estimator = "SVC"  # first: it decides which scorings there are

@@ -33,7 +33,7 @@ def state(view) -> dict:
                 "encode": p.encode.default, "heat_x": view.heat_defaults[0],
                 "heat_y": view.heat_defaults[1]}
     if view.dtypes:  # before the schema the columns are not chosen yet
-        target = view.datasets.dataset.target
+        target = view.store.dataset.target
         target = target if target in view.dtypes else None
         # What a fresh page picks: the dataset's target, its numeric columns as features
         # (less a target chosen instead), the estimator the target calls for.

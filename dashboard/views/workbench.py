@@ -8,7 +8,7 @@ import param
 from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, get_manager
-from ..jobs import JobRunner
+from ..store import SessionStore
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
 from .explore import ExploreView
@@ -16,7 +16,7 @@ from .groupby import GroupByView
 from .model_search import ModelSearchView
 from .notify import notify
 from .panes import DaskPanes
-from .session import in_server_session, on_this_document
+from .session import in_server_session, on_this_document, when_ready
 from .query_guard import drop_unreadable_numbers, report_unparsed_values
 from .template import WorkbenchTemplate
 from .workspace import Workspace
@@ -40,18 +40,20 @@ class Workbench(Viewer):
         self.cluster_card = ClusterCard(manager=self.manager)
         # Served, the panes sit in a column beside the work (see Workspace): one per row.
         self.panes = DaskPanes(manager=self.manager, stacked=in_server_session())
-        self.datasets = DatasetPicker(manager=self.manager)
-        # One runner per session: its jobs die with the session (see _on_session_destroyed).
-        self.jobs = JobRunner(manager=self.manager)
-        tab_params = dict(datasets=self.datasets, jobs=self.jobs)
-        self.groupby = GroupByView(**tab_params)
-        self.explore = ExploreView(**tab_params)
+        # One store per session, with its one job runner: its jobs die with the session
+        # (see _on_session_destroyed). A served page starts its work on its own
+        # document (the shared manager's changes arrive from anywhere), once it is ready.
+        self.store = SessionStore(manager=self.manager, schedule=on_this_document(when_ready))
+        self.jobs = self.store.jobs
+        self.picker = DatasetPicker(store=self.store)
+        self.groupby = GroupByView(store=self.store)
+        self.explore = ExploreView(store=self.store)
         # Linked selection: a box on the Explore map filters the group-by query.
         self.explore.param.watch(lambda event: setattr(self.groupby, "selection", event.new),
                                  "selection")
-        self.model_search = ModelSearchView(**tab_params)
+        self.model_search = ModelSearchView(store=self.store)
         self.tabs = pn.Tabs(
-            ("Data", self.datasets.preview),
+            ("Data", self.picker.preview),
             ("Group-by", self.groupby),
             ("Model search", self.model_search),
             ("Explore", self.explore),
@@ -88,7 +90,7 @@ class Workbench(Viewer):
 
     def _on_session_destroyed(self, session_context) -> None:
         # Bokeh calls this synchronously on the server's loop: schedule the cancels.
-        asyncio.ensure_future(self.jobs.close())
+        asyncio.ensure_future(self.store.close())
 
     def _carry_over(self, event) -> None:
         """Give a reloaded tab its history and results back; keep them from now on."""
@@ -121,7 +123,7 @@ class Workbench(Viewer):
 
     def __panel__(self):
         return pn.Row(
-            pn.Column(self.cluster_card, self.datasets, width=340),
+            pn.Column(self.cluster_card, self.picker, width=340),
             pn.Column(self.tabs, self.panes, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -133,10 +135,10 @@ class Workbench(Viewer):
         self.groupby.param.watch(lambda event: workspace.reveal("groupby-figures"),
                                  "result_shown")
         workspace.param.watch(self._carry_over, "tab_id")
-        workspace.param.watch(lambda event: asyncio.ensure_future(self.jobs.close()), "closing")
+        workspace.param.watch(lambda event: asyncio.ensure_future(self.store.close()), "closing")
         return WorkbenchTemplate(
             title=TITLE,
-            sidebar=[self.cluster_card, self.datasets],
+            sidebar=[self.cluster_card, self.picker],
             main=[workspace],
             sidebar_width=320, main_layout=None, accent="#2d6ca2",
         )

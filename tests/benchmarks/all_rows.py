@@ -18,8 +18,7 @@ import datashader as ds
 from distributed import get_task_stream
 
 from dashboard.compute.explore import frame_for
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.explore import ExploreView
 from tests.views.test_explore import Outcomes, until
 
@@ -60,8 +59,8 @@ async def run(bench: Bench) -> list[Row]:
     rows_out: list[Row] = []
     anchor = anchor_name = None
     for i, rows in enumerate(size.explore_rows):
-        picker = DatasetPicker(manager=bench.manager)
-        view = ExploreView(datasets=picker, jobs=JobRunner(manager=bench.manager))
+        picker = SessionStore(manager=bench.manager)
+        view = ExploreView(store=picker)
         view.outcomes = Outcomes(view)
         picker.dataset_name = "nyc-taxi"
         picker.dataset.rows = rows
@@ -77,7 +76,7 @@ async def run(bench: Bench) -> list[Row]:
         profile = breakdown(stream.data, sum(profiled), bench.threads)
         if i == 0:
             # The columns the tab aggregates, as one pandas frame here.
-            ddf = await asyncio.to_thread(view.datasets.dataset.to_dask)
+            ddf = await asyncio.to_thread(view.store.dataset.to_dask)
             frame = await bench.manager.client.compute(frame_for(ddf, view.spec().columns))
             await asyncio.to_thread(pandas_points, frame, view)  # numba compiles once
             local = []

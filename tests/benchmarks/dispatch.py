@@ -27,7 +27,7 @@ GOAL_FACTOR, GOAL_SLACK = 1.05, 0.030
 async def run(bench: Bench) -> list[Row]:
     view = await bench.groupby_tab()  # nyc-flights Parquet, the workshop's query
     spec = view.spec()
-    ddf = await asyncio.to_thread(view.datasets.dataset.to_dask)
+    ddf = await asyncio.to_thread(view.store.dataset.to_dask)
 
     def raw():
         return ddf.groupby(list(spec.keys))[list(spec.values)].agg(spec.agg).compute(
@@ -37,7 +37,7 @@ async def run(bench: Bench) -> list[Row]:
                                      set_as_default=False)
 
     async def runner_only():
-        job = await view.jobs.run(Job(kind="bench"), lambda ctx: run_query(ctx, ddf, spec),
+        job = await view.store.jobs.run(Job(kind="bench"), lambda ctx: run_query(ctx, ddf, spec),
                                   remember=False)
         assert job.status == "done", job.error
 

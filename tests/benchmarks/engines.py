@@ -80,7 +80,7 @@ async def run(bench: Bench) -> list[Row | str]:
         view = await bench.groupby_tab()
         use(view, CatalogDataset(name="bench-taxi", path=str(path), format="parquet",
                                  groupby=[KEY], values=[VALUE]))
-        await settled(view.datasets)
+        await settled(view.store)
         raw = dd.read_parquet(path, columns=[KEY, VALUE]).groupby(KEY)[VALUE].mean()
         times = await alternate(size.runs, {
             "app": lambda: run_button(view),

@@ -9,8 +9,8 @@ from tests.views.test_dataset_picker import settled
 async def run(bench: Bench) -> list[Row]:
     parquet = await bench.groupby_tab()
     csv = await bench.groupby_tab()
-    csv.datasets.dataset.format = "csv"
-    await settled(csv.datasets)
+    csv.store.dataset.format = "csv"
+    await settled(csv.store)
     times = await alternate(bench.size.runs, {"csv": lambda: run_button(csv),
                                               "parquet": lambda: run_button(parquet)})
     title = parquet.job.title

@@ -19,8 +19,7 @@ from dask.utils import format_bytes, key_split
 
 from dashboard.cluster import ClusterManager
 from dashboard.cluster.factory import make_cluster
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.groupby import GroupByView
 from tests.views.test_dataset_picker import settled
 
@@ -171,10 +170,10 @@ class Bench:
         return self.manager.n_threads
 
     async def groupby_tab(self) -> GroupByView:
-        """What one browser session gets: its own picker, job runner and Group-by tab."""
-        picker = DatasetPicker(manager=self.manager)
-        await settled(picker)
-        return GroupByView(datasets=picker, jobs=JobRunner(manager=self.manager))
+        """What one browser session gets: its own store, job runner and Group-by tab."""
+        store = SessionStore(manager=self.manager)
+        await settled(store)
+        return GroupByView(store=store)
 
 
 async def run_button(view: GroupByView):

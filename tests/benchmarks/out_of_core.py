@@ -21,8 +21,7 @@ from dashboard.cluster import ClusterManager
 from dashboard.cluster.factory import make_cluster
 from dashboard.datasets import TaxiDataset
 from dashboard.datasets.taxi import taxi_partition
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.groupby import GroupByView
 from tests.views.test_dataset_picker import settled
 from tests.views.test_groupby import use
@@ -76,9 +75,9 @@ async def run(bench: Bench) -> list[Row]:
         await manager.start()
         client = manager.client
         before = await client.run(os.getpid)
-        picker = DatasetPicker(manager=manager)
+        picker = SessionStore(manager=manager)
         await settled(picker)
-        view = GroupByView(datasets=picker, jobs=JobRunner(manager=manager))
+        view = GroupByView(store=picker)
         use(view, TaxiDataset(name="bench-taxi-ooc", rows=rows, partition_rows=part))
         await settled(picker)
         view.param.update(group_by=[KEY], value_columns=[VALUE], agg="mean")

@@ -13,8 +13,8 @@ import asyncio
 import numpy as np
 
 from dashboard.compute.search import plan_search, prepare_data, run_local
-from dashboard.jobs import CACHE, JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.jobs import CACHE
+from dashboard.store import SessionStore
 from dashboard.views.model_search import ModelSearchView
 from tests.views.test_model_search import LARGE, SMALL, seed_preset
 
@@ -30,8 +30,7 @@ def longest(results) -> float:
 
 
 async def search_tab(bench: Bench) -> ModelSearchView:
-    return ModelSearchView(datasets=DatasetPicker(manager=bench.manager),
-                           jobs=JobRunner(manager=bench.manager))
+    return ModelSearchView(store=SessionStore(manager=bench.manager))
 
 
 async def run(bench: Bench) -> list[Row]:
@@ -49,7 +48,7 @@ async def run(bench: Bench) -> list[Row]:
         local.append(job.result.local.wall_time)
         full.append(job.elapsed)
     results = job.result
-    frame = await asyncio.to_thread(lambda: view.datasets.dataset.to_dask().compute())
+    frame = await asyncio.to_thread(lambda: view.store.dataset.to_dask().compute())
     X, y, names = prepare_data(frame, view.target, view.features)
     plan = plan_search(view.spec(), X, y, names)
     serial = []

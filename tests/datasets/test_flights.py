@@ -1,7 +1,6 @@
 """The real 2013 NYC flights: laid out like the Dask tutorial, equal to pandas."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -40,7 +39,10 @@ async def test_flights_have_a_real_date_column(async_client):
 
 async def test_summary_reads_only_the_first_partition(async_client):
     ddf = FlightsDataset().to_dask()
-    summary = await summarize(async_client, ddf)
+    async with get_task_stream(async_client) as stream:
+        summary = await summarize(async_client, ddf)
+    # One partition read and its figures taken where it was read: one file's tasks.
+    assert 0 < len(stream.data) <= 3
     assert summary.npartitions == 12
     assert list(summary.head.columns) == list(ddf.columns)
     assert len(summary.head) == 5
@@ -48,17 +50,6 @@ async def test_summary_reads_only_the_first_partition(async_client):
     assert summary.rows_estimate == january * 12
     assert summary.columns["dep_delay"] == "float64"
     assert summary.bytes_estimate > 0 and not summary.exact
-
-
-async def test_pages_opened_one_after_another_read_the_first_partition_once(async_client):
-    # Every new page summarises the default dataset; recomputing the same keys just
-    # as the last compute is released could lose them and leave a page "Reading…".
-    ddf = FlightsDataset().to_dask()
-    async with get_task_stream(async_client) as stream:
-        summaries = [await asyncio.wait_for(summarize(async_client, ddf), 60)
-                     for _ in range(20)]
-    assert len({s.rows_estimate for s in summaries}) == 1
-    assert len(stream.data) <= 1  # read once (or not at all: an earlier test read it)
 
 
 def test_cache_token_follows_the_files_of_the_chosen_format(tmp_path):

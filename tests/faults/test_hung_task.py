@@ -13,8 +13,7 @@ from distributed import LocalCluster
 from dashboard.cluster import ClusterManager
 from dashboard.datasets import Dataset
 from dashboard.datasets.classification import ClassificationDataset
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.model_search import ModelSearchView
 from tests.faults.tasks import hang
 from tests.faults.test_worker_killed import frame, until
@@ -82,7 +81,7 @@ async def wait_for_zero(what, probe) -> None:
 async def test_cancel_a_hung_groupby_frees_the_tab_and_the_cluster(manager):
     view = await open_tab(manager)
     use(view, HungGroups())
-    await settled(view.datasets)
+    await settled(view.store)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
     running = asyncio.ensure_future(view.run())
     await until(lambda: view.job is not None and view.job.status == "running", "the run")
@@ -97,20 +96,18 @@ async def test_cancel_a_hung_groupby_frees_the_tab_and_the_cluster(manager):
     await wait_for_zero("both workers back, no thread on the hung tasks",
                         lambda: _not_freed(manager))
 
-    view.datasets.dataset_name = "nyc-flights"
-    await settled(view.datasets)
+    view.store.dataset_name = "nyc-flights"
+    await settled(view.store)
     assert (await asyncio.wait_for(view.run(), 60)).status == "done"
 
 
 async def test_cancel_a_search_stuck_loading_frees_the_tab_and_the_cluster(manager):
-    picker = DatasetPicker(manager=manager)
+    picker = SessionStore(manager=manager)
     await settled(picker)
     dataset = HungClassification(n_samples=400)
-    picker._datasets[dataset.name] = dataset
-    picker.param.dataset_name.objects = [*picker.param.dataset_name.objects, dataset.name]
-    picker.dataset_name = dataset.name
+    picker.choose(dataset)
     await settled(picker)
-    view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
+    view = ModelSearchView(store=picker)
     await until(lambda: view.target == "y", "the target")
     running = asyncio.ensure_future(view.run())
     await until(lambda: view.job is not None and view.job.status == "running", "the run")

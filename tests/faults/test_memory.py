@@ -37,7 +37,7 @@ async def test_worker_over_its_memory_limit_gets_a_sentence_naming_memory(catalo
         try:
             view = await open_tab(manager)
             use(view, Hungry())
-            await settled(view.datasets)
+            await settled(view.store)
             view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
             job = await asyncio.wait_for(view.run(), 120)  # no hang
 
@@ -50,8 +50,8 @@ async def test_worker_over_its_memory_limit_gets_a_sentence_naming_memory(catalo
             assert view.busy is False and view.can_run is True
 
             # The restarted worker takes the next query.
-            view.datasets.dataset_name = "nyc-flights"
-            await settled(view.datasets)
+            view.store.dataset_name = "nyc-flights"
+            await settled(view.store)
             assert (await asyncio.wait_for(view.run(), 120)).status == "done"
             assert view.error == ""
         finally:

@@ -36,9 +36,9 @@ async def test_scheduler_killed_mid_job_then_back_at_the_same_address(tmp_path, 
 async def _survive_a_scheduler_restart(manager, cluster, tmp_path):
     app = Workbench(manager=manager)
     view = app.groupby
-    await settled(app.datasets)
+    await settled(app.store)
     use(view, SlowGroups())
-    await settled(app.datasets)
+    await settled(app.store)
     view.param.update(CHOICES)
     statuses = []
     manager.param.watch(lambda event: statuses.append(event.new), "status")
@@ -54,7 +54,7 @@ async def _survive_a_scheduler_restart(manager, cluster, tmp_path):
     assert view.error.startswith("The Dask cluster was lost while the job ran")
     assert "Your selections are kept; run again once it is back." in view.error
     assert {name: getattr(view, name) for name in CHOICES} == CHOICES
-    assert app.datasets.dataset_name == "slow-groups"
+    assert app.store.dataset_name == "slow-groups"
     assert view.busy is False and view.can_run is True  # Run offered again, Cancel not
     # The card says the scheduler is gone.
     await until(lambda: manager.status in ("reconnecting", "disconnected"), "the loss shown")

@@ -19,8 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from dashboard.compute.groupby import build, finish, same_result
 from dashboard.compute.search import plan_search
 from dashboard.datasets import Dataset
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.model_search import ModelSearchView
 from tests.compute.test_search import assert_same_as_sklearn
 from tests.faults.conftest import kill, record, worker_pids
@@ -87,7 +86,7 @@ async def test_worker_killed_mid_groupby_gives_the_right_result(fault_manager, r
     await until(lambda: manager.n_workers == 2, "two workers")
     view = await open_tab(manager)
     use(view, SlowGroups())
-    await settled(view.datasets)
+    await settled(view.store)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
     seen = watch_workers(manager)
     running = asyncio.ensure_future(view.run(use_cache=False))
@@ -105,17 +104,17 @@ async def test_worker_killed_mid_groupby_gives_the_right_result(fault_manager, r
 
 @pytest.fixture
 async def search_view(fault_manager):
-    picker = DatasetPicker(manager=fault_manager)
+    picker = SessionStore(manager=fault_manager)
     picker.dataset_name = "classification"
     picker.dataset.n_samples = 2000
     await until(lambda: picker.summary is not None and not picker.loading
                 and picker.summary.rows_estimate == 2000, "the summary")
-    view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=fault_manager))
+    view = ModelSearchView(store=picker)
     await until(lambda: view.target == "y", "the target")
     view.param.update(estimator="SVC", cv=2, scoring="accuracy", holdout=0.0)
     view.grid.param.update(C="0.1, 10.0", kernel=["rbf", "poly"])
     yield view
-    await view.jobs.close()
+    await view.store.jobs.close()
 
 
 @pytest.mark.parametrize("run", range(RUNS))
@@ -137,7 +136,7 @@ async def test_worker_killed_mid_search_gives_sklearns_result(fault_manager, sea
     record("search finished after kill", time.monotonic() - killed_at)
     results = job.result
     assert results.errors == {} and results.complete
-    X, y = view.datasets.dataset.arrays()
+    X, y = view.store.dataset.arrays()
     spec = view.spec()
     plan = plan_search(spec, X, y)
     expected = GridSearchCV(spec.kind.make(), dict(spec.grid), cv=2,

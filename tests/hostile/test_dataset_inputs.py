@@ -65,8 +65,8 @@ async def test_a_bad_dataset_is_not_added(picker, notices, form, sentence):
     await picker.add_dataset()
     assert told(notices, sentence)
     assert (catalog.read_bytes() if catalog.exists() else None) == before
-    assert picker._add_button.disabled is False
-    assert picker.dataset_name == "nyc-flights" and picker.error == ""
+    assert picker.busy is False
+    assert picker.store.dataset_name == "nyc-flights" and picker.store.error == ""
 
 
 @pytest.mark.hostile("inputs")
@@ -80,7 +80,7 @@ async def test_a_hosted_add_out_of_the_data_folder_is_refused(picker, notices, p
         picker.param.update(new_name="x", new_path=path, new_format="csv")
         await picker.add_dataset()
     told(notices, sentence)
-    assert "x" not in picker.param.dataset_name.objects
+    assert "x" not in picker.store.param.dataset_name.objects
 
 
 @pytest.mark.hostile("inputs")
@@ -89,7 +89,7 @@ async def test_no_add_when_adding_is_turned_off(picker, notices):
         picker.param.update(new_name="x", new_path=f"{picker.files}/good.csv", new_format="csv")
         await picker.add_dataset()
     told(notices, "Adding datasets is turned off on this server")
-    assert "x" not in picker.param.dataset_name.objects
+    assert "x" not in picker.store.param.dataset_name.objects
 
 
 CATALOGS = {
@@ -114,12 +114,12 @@ async def test_a_bad_catalog_is_reported_and_the_builtins_stay(picker, notices, 
     catalog.write_text(text.format(marker=marker))
     try:
         with dask.config.set({"workbench.data-dir": str(picker.files)}):
-            picker.reload()
+            picker.store.reload()
         told(notices, sentence)
-        assert {"nyc-flights", "nyc-taxi"} <= set(picker.param.dataset_name.objects)
-        assert "x" not in picker.param.dataset_name.objects
+        assert {"nyc-flights", "nyc-taxi"} <= set(picker.store.param.dataset_name.objects)
+        assert "x" not in picker.store.param.dataset_name.objects
         assert not marker.exists()
     finally:
         os.remove(catalog)
-        picker.reload()
-    await until(lambda: picker.summary is not None and not picker.loading, "the flights")
+        picker.store.reload()
+    await until(lambda: picker.store.summary is not None and not picker.store.loading, "the flights")

@@ -24,8 +24,8 @@ GOOD = dict(x="distance", y="air_time", agg="count", value="arr_delay", hist="ar
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def tab(session):
-    picker, jobs = session
-    view = ExploreView(datasets=picker, jobs=jobs)
+    picker, store = session
+    view = ExploreView(store=store)
     view.outcomes = Outcomes(view)
     await until(lambda: view.raster is not None and not view.loading, "the first map")
     return view
@@ -79,7 +79,7 @@ async def test_a_bad_view_gets_a_sentence_instead_of_a_plot(tab, notices, steps,
     told(notices, sentence)
     assert tab.loading is False
     assert page.select(lambda o: getattr(o, "loading", False)) == []
-    assert tab.jobs.running("explore") is None
+    assert tab.store.jobs.running("explore") is None
 
 
 async def test_a_good_view_is_drawn_afterwards(tab):

@@ -24,8 +24,8 @@ DEFAULT = dict(group_by=["origin"], value_columns=["dep_delay"], agg="mean", fil
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def tab(session):
-    picker, jobs = session
-    return GroupByView(datasets=picker, jobs=jobs)
+    picker, store = session
+    return GroupByView(store=store)
 
 
 def filtered(column, **chosen):

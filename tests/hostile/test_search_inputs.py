@@ -23,10 +23,10 @@ IMG = "<img src=x onerror=alert(1)>"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def tab(session):
-    picker, jobs = session
+    _, picker = session
     picker.dataset_name = "classification"
     picker.dataset.n_samples = 200
-    view = ModelSearchView(datasets=picker, jobs=jobs)
+    view = ModelSearchView(store=picker)
     await until(lambda: picker.summary is not None and not picker.loading
                 and picker.summary.rows_estimate == 200 and view.target == "y", "the data")
     return view
@@ -72,9 +72,9 @@ SVC_GRIDS = {
 async def test_a_bad_grid_is_refused_before_any_fit(tab, notices, entries, sentence):
     reset(tab)
     tab.grid.param.update(entries)
-    before = len(tab.jobs.history)
+    before = len(tab.store.jobs.history)
     assert await tab.run() is None  # nothing dispatched, not even the data
-    assert len(tab.jobs.history) == before
+    assert len(tab.store.jobs.history) == before
     assert tab.error.startswith(sentence)
     alert = shown(layout(tab), "search-error")
     assert alert.alert_type == "danger" and "<img" not in alert.object  # shown as text

@@ -8,7 +8,8 @@ import dask.config
 import pytest_asyncio
 
 from dashboard.cluster import ClusterManager
-from dashboard.jobs import CACHE, JobRunner
+from dashboard.jobs import CACHE
+from dashboard.store import SessionStore
 from dashboard.views import DatasetPicker
 from dashboard.views.notify import plain
 
@@ -24,17 +25,17 @@ async def until(predicate, what: str, timeout: float = 90) -> None:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def session(local_cluster, tmp_path_factory):
     """One browser session's worth of app, shared by a module's cases: the cluster
-    connection, the dataset picker (on the flights) and the session's job runner."""
+    connection, the session's store (on the flights, with its job runner) and its picker."""
     catalog = tmp_path_factory.mktemp("catalog") / "catalog.yml"
     with dask.config.set({"workbench.datasets.catalog": str(catalog)}):
         manager = ClusterManager(address=local_cluster.scheduler_address)
         await manager.start()
         CACHE.clear()
-        picker = DatasetPicker(manager=manager)
-        await until(lambda: picker.summary is not None and not picker.loading, "the flights")
-        jobs = JobRunner(manager=manager)
-        yield picker, jobs
-        await jobs.close()
+        store = SessionStore(manager=manager)
+        picker = DatasetPicker(store=store)
+        await until(lambda: store.summary is not None and not store.loading, "the flights")
+        yield picker, store
+        await store.close()
         await manager.close()
 
 

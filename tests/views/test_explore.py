@@ -10,8 +10,7 @@ import pytest
 from dask.utils import key_split
 from distributed import Client, get_task_stream
 
-from dashboard.jobs import JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.store import SessionStore
 from dashboard.views.explore import ExploreView
 from dashboard.views.notify import plain
 from tests.views.page import buttons, layout, shown
@@ -44,7 +43,7 @@ class Outcomes:
 
 @pytest.fixture
 async def view(manager, catalog):
-    view = ExploreView(datasets=DatasetPicker(manager=manager), jobs=JobRunner(manager=manager))
+    view = ExploreView(store=SessionStore(manager=manager))
     view.outcomes = Outcomes(view)
     await until(lambda: view.raster is not None and not view.loading, "the first map")
     assert view.error == ""
@@ -54,7 +53,7 @@ async def view(manager, catalog):
 async def test_flights_map_is_aggregated_on_the_cluster(view, manager, local_cluster):
     assert (view.x, view.y) == ("distance", "air_time")
     assert view.value == view.hist == "arr_delay"  # the dataset's target
-    flights = view.datasets.dataset.to_dask()[["distance", "air_time"]].compute().dropna()
+    flights = view.store.dataset.to_dask()[["distance", "air_time"]].compute().dropna()
     assert int(view.raster.image.sum()) == len(flights)
     assert f"{len(flights):,} rows drawn" in view.status
     page = layout(view)
@@ -78,7 +77,7 @@ async def test_flights_map_is_aggregated_on_the_cluster(view, manager, local_clu
 
 
 async def test_a_newer_range_supersedes_an_older_one(view):
-    runs, run, gate = [], view.jobs.run, asyncio.Event()
+    runs, run, gate = [], view.store.jobs.run, asyncio.Event()
 
     async def recording(job, work, **kwargs):
         runs.append(job)
@@ -89,11 +88,11 @@ async def test_a_newer_range_supersedes_an_older_one(view):
             return await run(job, held, **kwargs)
         return await run(job, work, **kwargs)
 
-    view.jobs.run = recording
+    view.store.jobs.run = recording
     shown = []
     view.param.watch(lambda event: shown.append(event.new), "raster")
     view.x_range = (100.0, 3000.0)
-    await until(lambda: view.jobs.running("explore") is not None, "the first zoom to run")
+    await until(lambda: view.store.jobs.running("explore") is not None, "the first zoom to run")
     assert view.loading
     view.x_range = (200.0, 900.0)
     await view.outcomes.next()
@@ -123,7 +122,7 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
     catalog.write_text(f"datasets:\n  gaps:\n    path: {tmp_path / 'gaps.csv'}\n"
                        "    read_options: {dtype: {empty: float64}}\n")
     seen = view.outcomes.count
-    view.datasets.reload(select="gaps")
+    view.store.reload(select="gaps")
     await view.outcomes.next(seen)
     assert "empty" in view.columns
     assert view.error == "" and (view.x, view.y) == ("a", "b")
@@ -140,10 +139,10 @@ async def test_bad_columns_get_a_sentence_instead_of_a_plot(view, catalog, tmp_p
 async def test_taxi_pickup_map_and_box_selection(view):
     said = []
     view.param.watch(lambda event: said.append(event.new), "activity")
-    view.datasets.dataset_name = "nyc-taxi"
+    view.store.dataset_name = "nyc-taxi"
     # At once, before the picker has read anything: the map is on its way.
     assert view.loading and view.activity == "Reading nyc-taxi…"
-    view.datasets.dataset.rows = 1_000_000
+    view.store.dataset.rows = 1_000_000
     await until(lambda: "1,000,000 rows drawn" in view.status and view.raster is not None
                 and view.x == "pickup_longitude" and not view.loading, "the taxi pickup map")
     # One partition is counted exactly; more would be estimated ("about").
@@ -175,10 +174,10 @@ async def test_taxi_pickup_map_and_box_selection(view):
 async def test_a_dataset_that_cannot_be_read_does_not_leave_the_map_loading(view, catalog,
                                                                            tmp_path):
     catalog.write_text(f"datasets:\n  ghost:\n    path: {tmp_path / 'ghost.csv'}\n")
-    view.datasets.reload(select="ghost")
+    view.store.reload(select="ghost")
     assert view.loading and view.activity == "Reading ghost…"
-    await until(lambda: not view.datasets.loading, "the picker to give up")
-    assert view.datasets.error  # the picker says why
+    await until(lambda: not view.store.loading, "the picker to give up")
+    assert view.store.error  # the picker says why
     assert not view.loading and view.activity == ""
 
 

@@ -15,8 +15,8 @@ import param
 import pytest
 
 from dashboard.datasets import Dataset
-from dashboard.jobs import CACHE, JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.jobs import CACHE
+from dashboard.store import SessionStore
 from dashboard.views.groupby import GroupByView
 from dashboard.views.notify import plain
 from dashboard.views.text_choice import TextChoice
@@ -66,18 +66,15 @@ async def view(manager):
 
 
 async def open_tab(manager) -> GroupByView:
-    """What one browser session gets: its own picker, runner and tab."""
-    picker = DatasetPicker(manager=manager)
-    await settled(picker)
-    return GroupByView(datasets=picker, jobs=JobRunner(manager=manager))
+    """What one browser session gets: its own store (with its job runner) and tab."""
+    store = SessionStore(manager=manager)
+    await settled(store)
+    return GroupByView(store=store)
 
 
 def use(view: GroupByView, dataset: Dataset) -> None:
     """Choose a dataset made by the test, as if the catalog held it."""
-    picker = view.datasets
-    picker._datasets[dataset.name] = dataset
-    picker.param.dataset_name.objects = [*picker.param.dataset_name.objects, dataset.name]
-    picker.dataset_name = dataset.name
+    view.store.choose(dataset)
 
 
 async def scheduler_tasks(manager) -> int:
@@ -116,8 +113,8 @@ async def test_a_rewritten_csv_is_read_again_not_served_from_the_cache(view, cat
     sales = tmp_path / "sales.csv"
     pd.DataFrame({"store": ["a", "a", "b"], "amount": [1, 2, 10]}).to_csv(sales, index=False)
     catalog.write_text(f"datasets:\n  sales: {{path: {sales}, format: csv}}\n")
-    view.datasets.reload(select="sales")
-    await settled(view.datasets)
+    view.store.reload(select="sales")
+    await settled(view.store)
     view.param.update(group_by=["store"], value_columns=["amount"], agg="sum")
     first = await view.run()
     assert first.status == "done" and first.result["amount"].to_dict() == {"a": 3, "b": 10}
@@ -136,7 +133,7 @@ async def test_a_rewritten_csv_is_read_again_not_served_from_the_cache(view, cat
 
 async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
     use(view, SlowDataset())
-    await settled(view.datasets)
+    await settled(view.store)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
     page = layout(view)
     view.param.trigger("run_clicked")  # as the Run button does
@@ -154,8 +151,8 @@ async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
     assert buttons(page) == {"Run": False, "Cancel": True, "Compare with pandas": False}
 
     # Still usable: the next query runs to the end.
-    view.datasets.dataset_name = "nyc-flights"
-    await settled(view.datasets)
+    view.store.dataset_name = "nyc-flights"
+    await settled(view.store)
     view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean")
     assert (await view.run()).status == "done"
 
@@ -163,7 +160,7 @@ async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
 async def start_slow_run(view: GroupByView) -> asyncio.Future:
     """A run of SlowDataset, returned once its tasks are on the cluster."""
     use(view, SlowDataset())
-    await settled(view.datasets)
+    await settled(view.store)
     view.param.update(group_by=["k"], value_columns=["v"], agg="sum")
     running = asyncio.ensure_future(view.run())
     await eventually(lambda: _true(view.job is not None and view.job.total > 0), "the job running")
@@ -183,7 +180,7 @@ async def test_a_second_run_replaces_the_first_and_leaves_no_orphans(view, manag
 
 async def test_closing_the_session_cancels_its_work(view, manager):
     running = await start_slow_run(view)
-    await view.jobs.close()
+    await view.store.jobs.close()
     assert (await running).status == "cancelled"
     await eventually(lambda: _zero(scheduler_tasks(manager)), "the scheduler forgetting tasks")
 
@@ -196,19 +193,19 @@ async def test_sessions_run_at_once_and_see_only_their_own_results(view, manager
     assert list(mine.result.columns) == ["dep_delay"] and len(mine.result) == 3
     assert list(theirs.result.columns) == ["distance"] and len(theirs.result) == 16
     assert view.job is mine and other.job is theirs
-    assert len(view.jobs.history) == 1 and len(other.jobs.history) == 1
+    assert len(view.store.jobs.history) == 1 and len(other.store.jobs.history) == 1
 
 
 async def test_a_worker_error_names_the_operation_and_the_tab_recovers(view):
     use(view, FailingDataset())
-    await settled(view.datasets)
+    await settled(view.store)
     view.param.update(group_by=["k"], value_columns=["v"], agg="mean")
     job = await view.run()
     assert job.status == "failed"
     assert view.error == ("Computing the mean of v by k failed on the cluster: "
                           "ZeroDivisionError: division by zero.")
-    view.datasets.dataset_name = "nyc-flights"
-    await settled(view.datasets)
+    view.store.dataset_name = "nyc-flights"
+    await settled(view.store)
     assert view.group_by == ["origin"]  # the schema changed: defaults again
     assert (await view.run()).status == "done"
     assert view.error == ""
@@ -271,7 +268,7 @@ async def test_compare_with_pandas_and_refuse_when_too_big(view):
     assert view.error == ""
 
     # A size not known (the dataset could not be read) is no licence to load it here.
-    view.datasets.param.update(summary=None, loading=False, error="Dataset 'x' is gone.")
+    view.store.param.update(summary=None, loading=False, error="Dataset 'x' is gone.")
     await view.run_comparison()
     assert view.error == "Dataset 'x' is gone." and view.compare["equal"] is True
 
@@ -356,7 +353,7 @@ async def _zero(count) -> bool:
 async def test_a_box_on_the_explore_map_filters_the_query(manager):
     from dashboard.views import Workbench
     workbench = Workbench(manager=manager)
-    await settled(workbench.datasets)
+    await settled(workbench.store)
     box = {"distance": (100.0, 500.0), "air_time": (20.0, 60.0)}
     workbench.explore.selection = box
     view = workbench.groupby

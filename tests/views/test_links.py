@@ -11,8 +11,9 @@ import param
 import pytest
 from panel.io.location import Location
 
-from dashboard.jobs import CACHE, JobRunner
-from dashboard.views import DatasetPicker, url
+from dashboard.jobs import CACHE
+from dashboard.store import SessionStore
+from dashboard.views import url
 from dashboard.views.explore import ExploreView
 from dashboard.views.model_search import ModelSearchView
 from tests.views.test_explore import until
@@ -41,11 +42,11 @@ def notices(caplog) -> str:
 
 async def model_search(manager, n_samples: int = 300) -> ModelSearchView:
     CACHE.clear()
-    picker = DatasetPicker(manager=manager)
-    picker.dataset_name = "classification"
-    picker.dataset.n_samples = n_samples
-    view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
-    await until(lambda: view.datasets.summary is not None and view.columns, "the schema")
+    store = SessionStore(manager=manager)
+    store.dataset_name = "classification"
+    store.dataset.n_samples = n_samples
+    view = ModelSearchView(store=store)
+    await until(lambda: view.store.summary is not None and view.columns, "the schema")
     return view
 
 
@@ -80,7 +81,7 @@ async def test_a_model_search_link_restores_the_search_and_runs_it(manager, cata
                           encode=False, holdout=0.2)
         assert not [k for k in query(location) if k.startswith("ms_") and k != "ms_hx"]
     finally:
-        await view.jobs.close()
+        await view.store.jobs.close()
 
 
 async def test_a_stale_model_search_link_gets_a_notice_and_defaults(manager, catalog, link,
@@ -107,11 +108,11 @@ async def test_a_stale_model_search_link_gets_a_notice_and_defaults(manager, cat
         job = await view.run()
         assert job.status == "done", job.error
     finally:
-        await view.jobs.close()
+        await view.store.jobs.close()
 
 
 async def explore(manager) -> ExploreView:
-    view = ExploreView(datasets=DatasetPicker(manager=manager), jobs=JobRunner(manager=manager))
+    view = ExploreView(store=SessionStore(manager=manager))
     await until(lambda: view.raster is not None and not view.loading, "the first map")
     return view
 
@@ -229,4 +230,4 @@ async def test_a_link_to_a_regressor_on_the_classes_shows_its_summary_and_runs(m
         job = await view.run()
         assert job.status == "done", job.error
     finally:
-        await view.jobs.close()
+        await view.store.jobs.close()

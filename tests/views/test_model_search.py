@@ -10,8 +10,8 @@ import pytest
 from dashboard.cluster import ClusterManager
 from dashboard.compute.estimators import ESTIMATORS
 from dashboard.compute.groupby import is_number_dtype
-from dashboard.jobs import CACHE, JobRunner
-from dashboard.views import DatasetPicker
+from dashboard.jobs import CACHE
+from dashboard.store import SessionStore
 from dashboard.views import model_search_form as form
 from dashboard.views.model_search import ModelSearchView
 from tests.views.page import buttons, layout, shown
@@ -33,19 +33,19 @@ async def view(local_cluster, tmp_path):
     await manager.start()
     CACHE.clear()
     with dask.config.set({"workbench.datasets.catalog": str(tmp_path / "catalog.yml")}):
-        picker = DatasetPicker(manager=manager)
-        view = ModelSearchView(datasets=picker, jobs=JobRunner(manager=manager))
+        store = SessionStore(manager=manager)
+        view = ModelSearchView(store=store)
         yield view
-    await view.jobs.close()
+    await view.store.jobs.close()
     await manager.close()
 
 
 async def seed_preset(view: ModelSearchView, preset: str, n_samples: int) -> None:
     """The seed's preset on fewer rows, so the test stays fast."""
     view.apply_preset(preset)
-    view.datasets.dataset.n_samples = n_samples
-    await until(lambda: view.datasets.summary is not None and not view.datasets.loading
-                and view.datasets.summary.rows_estimate == n_samples, "the summary")
+    view.store.dataset.n_samples = n_samples
+    await until(lambda: view.store.summary is not None and not view.store.loading
+                and view.store.summary.rows_estimate == n_samples, "the summary")
     await until(lambda: view.target == "y", "the target")
 
 
@@ -78,7 +78,7 @@ async def test_seed_preset_runs_and_fills_in_live(view):
     assert shown(page, "search-progress-text").object == "8 / 8 fits done"
     assert buttons(page) == {form.SEED_SMALL: False, form.SEED_LARGE: False,
                              "Run search": False, "Cancel": True, "Compare with local": False}
-    assert view.jobs.history[0] is job and job.title.startswith("GridSearchCV(SVC(")
+    assert view.store.jobs.history[0] is job and job.title.startswith("GridSearchCV(SVC(")
 
 
 async def test_held_out_refit_and_compare_with_local(view):
@@ -101,7 +101,7 @@ async def test_bad_input_is_an_alert_and_nothing_runs(view):
     assert await view.run() is None
     assert view.error.startswith("SVC cannot take C=-1.0: The 'C' parameter of SVC must be")
     assert shown(layout(view), "search-error").alert_type == "danger"
-    assert view.jobs.history == []
+    assert view.store.jobs.history == []
 
     view.grid.C = "10"
     view.param.update(target="f2", features=["f0"])  # a continuous target...
@@ -169,11 +169,11 @@ async def test_cancel_from_the_tab(view):
     ("classification", "classification")])
 async def test_a_fresh_tab_runs_with_its_defaults_on_every_builtin_dataset(view, dataset, task):
     layout(view)  # as on a page: widgets made from the params write back to them
-    view.datasets.dataset_name = dataset
+    view.store.dataset_name = dataset
     job = await view.run()  # at once: Run waits for the dataset's columns itself
     assert job.status == "done", job.error
-    summary = view.datasets.summary
-    assert view.target == view.datasets.dataset.target
+    summary = view.store.summary
+    assert view.target == view.store.dataset.target
     assert ESTIMATORS[view.estimator].task == task
     assert view.features and view.target not in view.features
     assert all(is_number_dtype(summary.columns[f]) for f in view.features)
@@ -195,7 +195,7 @@ async def test_a_catalog_dataset_with_a_text_target_and_gaps_runs_with_its_defau
     }).to_csv(tmp_path / "shop.csv", index=False)
     (tmp_path / "catalog.yml").write_text(
         f"datasets:\n  shop: {{path: {tmp_path / 'shop.csv'}, target: label}}\n")
-    view.datasets.reload(select="shop")
+    view.store.reload(select="shop")
     job = await view.run()
     assert job.status == "done", job.error
     # Classes on raw scales: a forest (the seed grid's poly SVC would never converge).
@@ -211,14 +211,14 @@ SEED_ENTRIES = {"C": "0.001, 10.0", "kernel": ["rbf", "poly"], "shrinking": [], 
 
 
 def assert_seed_settings(view: ModelSearchView) -> None:
-    assert view.datasets.dataset_name == "classification"
+    assert view.store.dataset_name == "classification"
     assert (view.estimator, view.cv, view.scoring, view.holdout, view.rows, view.encode,
             view.dropna) == ("SVC", 2, "accuracy", 0.0, 0, False, True)
     assert view.entries() == SEED_ENTRIES
 
 
 async def columns(view: ModelSearchView) -> None:
-    await until(lambda: view.datasets.summary is not None and view.target == "y", "the columns")
+    await until(lambda: view.store.summary is not None and view.target == "y", "the columns")
 
 
 async def test_seed_button_sets_everything_when_the_columns_arrive_after_it(view):
@@ -233,20 +233,20 @@ async def test_seed_button_sets_everything_when_the_columns_arrive_after_it(view
 
 
 async def test_seed_button_sets_everything_when_the_columns_are_there(view):
-    view.datasets.dataset_name = "classification"
+    view.store.dataset_name = "classification"
     await columns(view)
     view.param.update(holdout=0.25, rows=50, target="f0")
     view.apply_preset(SMALL)
-    assert view.datasets.summary is not None  # nothing to wait for: all set now
+    assert view.store.summary is not None  # nothing to wait for: all set now
     assert_seed_settings(view)
     assert (view.target, view.features) == ("y", ["f0", "f1", "f2", "f3"])
 
 
 async def test_seed_button_clicked_while_the_columns_are_read(view):
-    view.datasets.dataset_name = "classification"
+    view.store.dataset_name = "classification"
     view.param.trigger("seed_large_clicked")
     await columns(view)
-    assert view.datasets.dataset_name == "classification"
+    assert view.store.dataset_name == "classification"
     assert view.entries()["shrinking"] == [True, False] and view.holdout == 0.0
 
 
