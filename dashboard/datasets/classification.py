@@ -70,7 +70,10 @@ class ClassificationDataset(Dataset):
 
 
 def _frame(X: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(y=y)
+    # The features' array as the frame's block, not a copy: a worker holds it once.
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])], copy=False)
+    frame["y"] = y
+    return frame
 
 
 def _generate(n_samples: int, *settings) -> pd.DataFrame:
