@@ -6,8 +6,10 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import param
+from dask.utils import format_bytes
 from sklearn.datasets import make_classification
 
+from .. import config
 from .base import Dataset, DatasetError
 
 
@@ -59,6 +61,7 @@ class ClassificationDataset(Dataset):
         task makes them all, and the partitions are slices of it. Settings that do
         not work together are told here, from a small sample, before any task runs.
         """
+        self._check_size()
         classification_arrays(min(self.n_samples, 100), *self._settings())
         meta = _frame(np.empty((0, self.n_features)), np.empty(0, dtype=int))
         whole = dask.delayed(_generate, pure=True)(self.n_samples, *self._settings())
@@ -67,6 +70,19 @@ class ClassificationDataset(Dataset):
         parts = max(1, min(self.npartitions, self.n_samples - 1))
         bounds = np.linspace(0, self.n_samples - 1, parts + 1).astype(int)
         return ddf.repartition(divisions=sorted(set(bounds.tolist())))
+
+
+    def _check_size(self) -> None:
+        """Refuse (DatasetError) a table bigger than one worker may be asked to make."""
+        size = self.n_samples * (self.n_features + 1) * 8
+        cap = config.get("datasets.classification-max-bytes")
+        if cap is None or size > cap:  # an unreadable setting refuses too
+            raise DatasetError(
+                f"This classification table would be {format_bytes(size)} in memory "
+                f"({self.n_samples:,} rows × {self.n_features + 1} columns), more than "
+                f"one worker may be asked to make here ({format_bytes(cap or 0)}, "
+                "workbench.datasets.classification-max-bytes). Ask for fewer rows or "
+                "features.")
 
 
 def _frame(X: np.ndarray, y: np.ndarray) -> pd.DataFrame:

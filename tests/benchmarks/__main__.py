@@ -14,7 +14,8 @@ from dask.utils import format_bytes
 
 from tests.conftest import ARTIFACTS
 
-from . import all_rows, dispatch, engines, formats, out_of_core, responsiveness, search
+from . import (all_rows, clients, dispatch, engines, formats, out_of_core, responsiveness,
+               search)
 from .harness import SIZES, Bench, Row, failed_row, machine, table
 
 # name: (module, the figure numbers and titles its rows carry if it fails)
@@ -26,6 +27,7 @@ FIGURES = {
     "out-of-core": (out_of_core, ("5", "Out-of-core group-by")),
     "responsiveness": (responsiveness, ("6", "Responsiveness")),
     "all-rows": (all_rows, ("7", "All-rows view")),
+    "clients": (clients, ("8a", "Clients per session")),
 }
 
 

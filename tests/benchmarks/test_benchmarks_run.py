@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ROOT
 
 FIGURES = ["1", "2", "2b", "2c", "2d", "3", "4", "4b", "4c", "5", "5b", "5c", "6", "6b", "6c",
-           "7", "7b"]
+           "7", "7b", "8a", "8b", "8c", "8d"]
 VERDICTS = ("met", "**MISSED**", "no goal (context)")
 
 

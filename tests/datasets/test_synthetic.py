@@ -60,3 +60,14 @@ def test_classification_reproduces_the_seed():
 def test_classification_bad_settings_say_why():
     with pytest.raises(DatasetError, match="do not work together"):
         ClassificationDataset(n_features=3, n_informative=2, n_redundant=2).to_dask()
+
+
+def test_classification_larger_than_its_cap_is_refused_with_its_size():
+    # Made in one piece on one worker: 10M rows x 1000 features would be 80 GB there.
+    with pytest.raises(DatasetError, match=r"would be 74\.\d+ GiB in memory \(10,000,000 rows "
+                                           r"× 1001 columns\).*classification-max-bytes"):
+        ClassificationDataset(n_samples=10_000_000, n_features=1000).to_dask()
+    with dask.config.set({"workbench.datasets.classification-max-bytes": 10_000 * 5 * 8}):
+        assert ClassificationDataset().to_dask().npartitions == 4  # the seed fits exactly
+        with pytest.raises(DatasetError, match="fewer rows or features"):
+            ClassificationDataset(n_samples=10_001).to_dask()

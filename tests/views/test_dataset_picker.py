@@ -189,3 +189,16 @@ async def test_a_page_opened_before_the_cluster_reads_its_dataset_once_it_is_up(
                 await asyncio.to_thread(cluster.stop)
         finally:
             await manager.close()
+
+
+async def test_a_classification_too_big_for_a_worker_gets_a_sentence(manager, catalog):
+    # As a link would ask: ?dataset=classification&n_samples=10000000&n_features=1000.
+    store = SessionStore(manager=manager)
+    store.dataset_name = "classification"
+    store.dataset.param.update(n_samples=10_000_000, n_features=1000)
+    await settled(store)
+    assert store.summary is None
+    assert "74.58 GiB in memory" in store.error and "fewer rows or features" in store.error
+    store.dataset.param.update(n_samples=1_000, n_features=4)  # the page stays usable
+    await settled(store)
+    assert store.error == "" and store.summary.rows_estimate == 1_000
