@@ -15,12 +15,12 @@ from panel.io.state import state
 from panel.util import edit_readonly
 
 
-def prefix_from_argv(argv: list[str]) -> str | None:
-    """The ``--prefix`` of a ``panel serve`` command line, if any."""
+def argument_from_argv(argv: list[str], option: str) -> str | None:
+    """The value of ``option`` (``--prefix``...) on a ``panel serve`` command line, if any."""
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--prefix")
+    parser.add_argument(option, dest="value")
     args, _ = parser.parse_known_args(argv)
-    return args.prefix
+    return args.value
 
 
 def use_prefix_for_login(prefix: str | None) -> None:

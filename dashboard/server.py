@@ -6,6 +6,7 @@ from typing import Any
 import panel as pn
 
 from .cluster import ClusterManager
+from .login_limit import login_routes
 from .login_redirect import use_prefix_for_login
 from .proxy import mount_routes
 from .views import Workbench
@@ -17,7 +18,8 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
     Keyword arguments go to ``pn.serve`` (``port``, ``prefix``, ``basic_auth``,
     ``threaded``, ``show``...).
     """
-    routes = mount_routes(manager)
+    routes = mount_routes(manager) + login_routes(kwargs.get("login_endpoint") or "/login",
+                                                  kwargs.get("basic_auth"))
 
     def app():
         pn.extension(inline=True, notifications=True)

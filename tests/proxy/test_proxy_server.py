@@ -10,8 +10,9 @@ import http.client
 import json
 import re
 import threading
+import time
 from http.cookies import SimpleCookie
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import pytest
 from bokeh.util.token import get_token_payload
@@ -411,3 +412,33 @@ async def test_pane_sockets_are_capped_per_user_and_the_others_still_get_theirs(
     opened.append(await pane(mallory))
     for conn in (*opened, alice):
         conn.close()
+
+
+def test_failed_logins_back_off_and_the_login_cookie_is_same_site(serve):
+    # 300 wrong passwords used to go through at ~1,450 a second, and the right one
+    # worked straight after. Here (--basic-auth) 5 failures in a row make the address
+    # wait 1, 2, 4... s; meanwhile no password is checked, not even the right one.
+    app = serve("--basic-auth", "s3cret", "--cookie-secret", "y" * 32, ready_path="login")
+
+    def attempt(password: str) -> tuple[str, list[str]]:
+        status, headers, _ = request(
+            app.port, "/login", "POST", {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode({"username": "alice", "password": password}))
+        assert status == 302, status
+        return unquote_plus(headers["Location"]), headers.get_all("Set-Cookie") or []
+
+    for _ in range(5):
+        where, cookies = attempt("wrong")
+        assert "Invalid username or password" in where and not cookies
+    where, _ = attempt("wrong")
+    assert "Too many failed logins from your address: try again in 1 s." in where
+    where, cookies = attempt("s3cret")  # refused unchecked: the backoff holds
+    assert "Too many failed logins" in where and not cookies
+    time.sleep(1.2)
+    where, cookies = attempt("s3cret")
+    assert "error" not in where
+    user = [c for c in cookies if c.startswith("user=")]
+    assert user and "SameSite=Lax" in user[0] and "HttpOnly" in user[0]
+    # A success clears the count: one wrong password is told as such again.
+    where, _ = attempt("wrong")
+    assert "Invalid username or password" in where
