@@ -77,8 +77,8 @@ async def run(bench: Bench) -> list[Row | str]:
             note=f"{spread(many)}; shared {spread(one)}"),
         Row("8b", f"Connecting a client (one of {SESSIONS}, one after another)",
             median(connects), "s", note=spread(connects)),
-        Row("8c", "Memory per client: server process / scheduler", rss_per, "MB",
-            note=f"scheduler {scheduler_per:.2f} MB per client"),
+        Row("8c", "Memory per client: server process / scheduler", round(rss_per, 2), "MB",
+            note=f"scheduler {scheduler_per:.2f} MB per client (RSS over {SESSIONS} clients)"),
         Row("8d", f"Scheduler CPU while idle, {SESSIONS} clients connected", idle_many, "%",
             "one client", idle_shared),
     ]
