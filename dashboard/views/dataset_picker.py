@@ -119,7 +119,8 @@ class DatasetPicker(Viewer):
     def _stats(self):
         store = self.store
         if store.loading:
-            return pn.indicators.LoadingSpinner(value=True, size=24, label="Reading the first partition…")
+            return pn.indicators.LoadingSpinner(value=True, size=24,
+                                                label="Reading the first partition…")
         if store.error:
             return pn.pane.Alert(plain(store.error), alert_type="danger",
                                  css_classes=["dataset-error"])

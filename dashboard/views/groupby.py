@@ -221,8 +221,8 @@ class GroupByView(Viewer):
         dataset = self.store.dataset
         sample_job = Job(kind="groupby-estimate", title="estimate groups")
         await self.store.jobs.run(sample_job, partial(sample_partition, ddf=ddf, keys=spec.keys),
-                            cache_key=tokenize(dataset.cache_token(), spec.keys, "sample"),
-                            remember=False)
+                                  cache_key=tokenize(dataset.cache_token(), spec.keys, "sample"),
+                                  remember=False)
         if sample_job.status != "done":
             raise QueryError(sample_job.error or "Could not read the first partition.")
         sample, partition_seconds = sample_job.result
@@ -258,7 +258,8 @@ class GroupByView(Viewer):
     async def cancel(self, event=None) -> None:
         """Stop the running query; its tasks are released on the cluster."""
         for kind in (KIND, COMPARE):
-            await self.store.jobs.cancel(kind, reason="Cancelled; the cluster has dropped its tasks.")
+            await self.store.jobs.cancel(
+                kind, reason="Cancelled; the cluster has dropped its tasks.")
 
     async def run_comparison(self, event=None) -> None:
         """The same query on one process of pandas and on the cluster, timed in turn."""
@@ -375,9 +376,10 @@ class GroupByView(Viewer):
             return
         ddf = await asyncio.to_thread(self.store.dataset.to_dask)
         top = ddf[column].value_counts().nlargest(config.get("groupby.filter-choices"))
-        job = await self.store.jobs.run(Job(kind=f"choices-{column}", title=f"values of {column}"),
-                                  lambda ctx: ctx.compute(top), remember=False,
-                                  cache_key=tokenize(self.store.dataset.cache_token(), column))
+        job = await self.store.jobs.run(
+            Job(kind=f"choices-{column}", title=f"values of {column}"),
+            lambda ctx: ctx.compute(top), remember=False,
+            cache_key=tokenize(self.store.dataset.cache_token(), column))
         options = [str(v) for v in job.result[0].index] if job.status == "done" else []
         if job.status == "failed":
             notify(f"Could not list the values of '{column}': {job.error}")

@@ -302,7 +302,8 @@ class ModelSearchView(Viewer):
 
     async def cancel(self, event=None) -> None:
         """Stop the search: queued fits never start and the cluster drops the data."""
-        await self.store.jobs.cancel(KIND, reason="Search cancelled; the remaining fits were dropped.")
+        await self.store.jobs.cancel(
+            KIND, reason="Search cancelled; the remaining fits were dropped.")
 
     async def _on_action(self, event) -> None:
         await getattr(self, ACTIONS[event.name])()

@@ -44,7 +44,6 @@ class Workbench(Viewer):
         # (see _on_session_destroyed). A served page starts its work on its own
         # document (the shared manager's changes arrive from anywhere), once it is ready.
         self.store = SessionStore(manager=self.manager, schedule=on_this_document(when_ready))
-        self.jobs = self.store.jobs
         self.picker = DatasetPicker(store=self.store)
         self.groupby = GroupByView(store=self.store)
         self.explore = ExploreView(store=self.store)
@@ -98,8 +97,8 @@ class Workbench(Viewer):
         if key is None:
             return
         kept = carry_over.kept(key)
-        if kept is not None and not self.jobs.history:
-            self.jobs.history = list(kept.history)
+        if kept is not None and not self.store.jobs.history:
+            self.store.jobs.history = list(kept.history)
         # The shown results only on the same page (a reload): a new link shows its own.
         if kept is not None and kept.page == carry_over.page_query():
             shown = kept.shown.get("groupby")
@@ -111,10 +110,10 @@ class Workbench(Viewer):
 
         def keep(*_):
             carry_over.keep(key, carry_over.Snapshot(
-                list(self.jobs.history),
+                list(self.store.jobs.history),
                 {"groupby": self.groupby.job, "search": self.model_search.job},
                 carry_over.page_query()))
-        self.jobs.param.watch(keep, "history")
+        self.store.jobs.param.watch(keep, "history")
         self.groupby.param.watch(keep, "job")
         self.model_search.param.watch(keep, "job")
         if pn.state.location is not None:

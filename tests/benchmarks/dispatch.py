@@ -37,8 +37,8 @@ async def run(bench: Bench) -> list[Row]:
                                      set_as_default=False)
 
     async def runner_only():
-        job = await view.store.jobs.run(Job(kind="bench"), lambda ctx: run_query(ctx, ddf, spec),
-                                  remember=False)
+        job = await view.store.jobs.run(Job(kind="bench"),
+                                        lambda ctx: run_query(ctx, ddf, spec), remember=False)
         assert job.status == "done", job.error
 
     try:

@@ -82,5 +82,5 @@ async def _survive_a_scheduler_restart(manager, cluster, tmp_path):
         expected = finish(build(frame(), view.spec()), view.spec())
         assert same_result(again.result, expected)
     finally:
-        await app.jobs.close()
+        await app.store.close()
         await asyncio.to_thread(back.stop)

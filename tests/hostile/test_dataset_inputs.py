@@ -122,4 +122,5 @@ async def test_a_bad_catalog_is_reported_and_the_builtins_stay(picker, notices, 
     finally:
         os.remove(catalog)
         picker.store.reload()
-    await until(lambda: picker.store.summary is not None and not picker.store.loading, "the flights")
+    store = picker.store
+    await until(lambda: store.summary is not None and not store.loading, "the flights")

@@ -5,8 +5,8 @@ Real ``panel serve`` sessions, driven as a browser tab would (see
 """
 from __future__ import annotations
 
-import gc
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,6 +23,8 @@ from .conftest import FIGURES
 # Bokeh destroys a session this long after its last connection closed.
 LIFETIME = ("--unused-session-lifetime", "500", "--check-unused-sessions", "250")
 PAGE = 15  # rows on the result table's first page
+# Open/close cycles (the closing note's figure is from 1,000).
+CYCLES = int(os.environ.get("WORKBENCH_LOAD_CYCLES", "100"))
 CARRIERS = ["UA", "B6", "EV", "DL", "AA", "MQ", "US", "9E", "WN", "VX"]
 
 
@@ -150,7 +152,7 @@ def test_sessions_opened_and_closed_leave_no_keys_and_little_memory(app, cluster
     cycle uses, so the cache cannot answer it) and closes the tab: half of them
     mid-job, half once the result is shown."""
     def cycle(n: int) -> None:
-        low = float(n % 200)  # distinct queries: the shared cache cannot answer them
+        low = float(n)  # distinct queries: the shared cache cannot answer them
         session = BrowserlessSession(app.url, query(
             "origin", "dep_delay", "mean", {"distance": {"low": 100.0 + low}}))
         try:
@@ -171,8 +173,8 @@ def test_sessions_opened_and_closed_leave_no_keys_and_little_memory(app, cluster
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(cycle, range(1000, 1010)))  # warm-up: caches, imports, first sessions
         baseline = settle()
-        list(pool.map(cycle, range(100)))
+        list(pool.map(cycle, range(CYCLES)))
     keys = scheduler_keys(cluster.address)
     growth = settle() - baseline
-    FIGURES["cycles"] = (100, keys, growth)
-    assert growth < 50, f"the server grew by {growth:.1f} MB over 100 sessions"
+    FIGURES["cycles"] = (CYCLES, keys, growth)
+    assert growth < 50, f"the server grew by {growth:.1f} MB over {CYCLES} sessions"

@@ -158,7 +158,7 @@ print("cluster:", wb.manager.status, "-", wb.manager.message)
 job = wb.groupby.job
 print("group-by job:", job and (job.status, job.error, job.done, job.total))
 print("group-by error:", repr(wb.groupby.error), "warning:", repr(wb.groupby.warning))
-print("runs:", [(j.kind, j.status, j.error) for j in wb.jobs.history])
+print("runs:", [(j.kind, j.status, j.error) for j in wb.store.jobs.history])
 """
 
 

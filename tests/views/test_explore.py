@@ -189,7 +189,7 @@ async def test_an_unopened_explore_tab_computes_nothing_until_it_is_shown(manage
     await until(lambda: view.x is not None, "the explore view to read the schema")
     await asyncio.sleep(1)
     assert view.shown is False and view.raster is None
-    assert not any(job.kind == "explore" for job in workbench.jobs.history)
+    assert not any(job.kind == "explore" for job in workbench.store.jobs.history)
 
     workbench.tabs.active = len(workbench.tabs) - 1  # the user opens Explore
     await until(lambda: view.raster is not None and not view.loading, "the first map")
