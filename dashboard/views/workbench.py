@@ -44,7 +44,7 @@ class Workbench(Viewer):
         # (see _on_session_destroyed). A served page starts its work on its own
         # document (the shared manager's changes arrive from anywhere), once it is ready.
         self.store = SessionStore(manager=self.manager, schedule=on_this_document(when_ready))
-        self.picker = DatasetPicker(store=self.store)
+        self.datasets = DatasetPicker(store=self.store)
         self.groupby = GroupByView(store=self.store)
         self.explore = ExploreView(store=self.store)
         # Linked selection: a box on the Explore map filters the group-by query.
@@ -52,7 +52,7 @@ class Workbench(Viewer):
                                  "selection")
         self.model_search = ModelSearchView(store=self.store)
         self.tabs = pn.Tabs(
-            ("Data", self.picker.preview),
+            ("Data", self.datasets.preview),
             ("Group-by", self.groupby),
             ("Model search", self.model_search),
             ("Explore", self.explore),
@@ -122,7 +122,7 @@ class Workbench(Viewer):
 
     def __panel__(self):
         return pn.Row(
-            pn.Column(self.cluster_card, self.picker, width=340),
+            pn.Column(self.cluster_card, self.datasets, width=340),
             pn.Column(self.tabs, self.panes, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -137,7 +137,7 @@ class Workbench(Viewer):
         workspace.param.watch(lambda event: asyncio.ensure_future(self.store.close()), "closing")
         return WorkbenchTemplate(
             title=TITLE,
-            sidebar=[self.cluster_card, self.picker],
+            sidebar=[self.cluster_card, self.datasets],
             main=[workspace],
             sidebar_width=320, main_layout=None, accent="#2d6ca2",
         )
