@@ -94,9 +94,9 @@ class SessionStore(param.Parameterized):
         self._datasets[dataset.name] = dataset
         self.param.dataset_name.objects = list(self._datasets)
         if self.dataset_name == dataset.name:
-            self.dataset = None  # the same name, another object: take it
-        self.dataset_name = dataset.name
-        self._on_choice()
+            self._on_choice()  # the same name, another object: take it
+        else:
+            self.dataset_name = dataset.name
 
     @param.depends("dataset_name", watch=True)
     def _on_choice(self) -> None:
