@@ -45,6 +45,10 @@ async def _bounded_gather(client: Client, futures: list[Future], max_bytes: int 
         # The client's loop given: as_completed otherwise looks for a default client.
         async for _ in as_completed(futures, loop=client.loop):  # computed or failed
             pass
+        if any(future.status != "finished" for future in futures):
+            # Failed, or released (a cancelled job): the gather says which. Their keys
+            # may be gone, and the scheduler logs an error for a size asked of them.
+            return await client.gather(futures)
         sizes = await client.nbytes(keys=[f.key for f in futures], summary=False)
         size = sum(sizes.values())
         if size > max_bytes:
