@@ -60,6 +60,7 @@ class ClusterManager(param.Parameterized):
         self._loop: asyncio.AbstractEventLoop | None = None  # where the client lives
         self._watcher: asyncio.Task | None = None
         self._probe: asyncio.Task | None = None  # the gather probe in flight, if any
+        self._seen_workers: set = set()  # names of the owned cluster's workers so far
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------
@@ -209,6 +210,31 @@ class ClusterManager(param.Parameterized):
         # left and came back meanwhile).
         if info.get("n_workers") and (self._probe is None or self._probe.done()):
             self._probe = asyncio.ensure_future(self._probe_gather(client))
+        await self._reopen_dropped_workers()
+
+    async def _reopen_dropped_workers(self) -> None:
+        """Start again the owned cluster's workers it closed by mistake.
+
+        A ``SpecCluster`` (``LocalCluster``) closes a worker's nanny when, 15 s
+        (``distributed.deploy.lost-worker-timeout``) after that worker left once, it is
+        away again: a nanny restarting its worker at that moment (after a Cancel of a
+        stuck task, or a memory kill) is closed for good, and the cluster keeps one
+        worker less. ``scale`` to the same size starts the missing ones again.
+        """
+        cluster = self.cluster
+        spec = getattr(cluster, "worker_spec", None)
+        if spec is None or self.adaptive:  # not a SpecCluster; adapt re-scales by itself
+            return
+        try:
+            present, wanted = set(dict(cluster.workers)), set(dict(spec))
+        except RuntimeError:  # changed by the cluster's own thread meanwhile: next check
+            return
+        dropped = (wanted - present) & self._seen_workers
+        self._seen_workers |= present
+        if dropped:
+            log.warning("The local cluster closed worker(s) %s; starting them again",
+                        ", ".join(map(str, sorted(dropped, key=str))))
+            await asyncio.to_thread(cluster.scale, len(wanted))
 
     async def _probe_gather(self, client: Client) -> None:
         try:

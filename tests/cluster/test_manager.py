@@ -42,6 +42,25 @@ async def test_embedded_local_cluster_starts_computes_and_scales():
     assert manager.cluster is None
 
 
+async def test_workers_the_local_cluster_closes_after_a_restart_come_back():
+    # LocalCluster closes a worker's nanny when, lost-worker-timeout after that worker
+    # left, it is away again: here, 0.2 s after a restart, while its nanny restarts it.
+    # Without the app starting it again, the card stays at 0 workers for good.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "200ms",
+                          "workbench.connection.check-interval": 0.2}):
+        manager = ClusterManager(cluster_kwargs={"n_workers": 1})
+        try:
+            await manager.start()
+            client = await manager.get_client()
+            await client.restart_workers(list(await client.run(lambda: 0)),
+                                         raise_for_error=False, timeout=5)
+            await wait_for(lambda: manager.n_workers == 0, 30, "the worker closed")
+            await wait_for(lambda: manager.n_workers == 1, 60, "the worker started again")
+            assert await client.submit(sum, [1, 2, 3]) == 6
+        finally:
+            await manager.close()
+
+
 async def test_start_is_shared_by_concurrent_callers():
     manager = ClusterManager(cluster_kwargs={"n_workers": 1})
     try:
