@@ -14,6 +14,7 @@ import pandas as pd
 from .. import config
 from .estimators import SearchError
 from .groupby import is_number_dtype
+from .search_plan import Refused, arrays
 
 # The same dataset and sample size give the same rows, run after run.
 SAMPLE_SEED = 0
@@ -65,8 +66,7 @@ def check_rows(rows: int | None, rows_estimate: int | None) -> None:
 
 def training_frame(ddf, target: str | None, features: Sequence[str],
                    fraction: float | None = None, dropna: bool = False):
-    """The lazy columns a search needs, sampled and without gaps on the cluster;
-    computing it brings them to the server."""
+    """The lazy columns a search needs, sampled and without gaps on the cluster."""
     if not target:
         raise SearchError("Choose a target column.")
     if target not in ddf.columns:
@@ -85,30 +85,9 @@ def training_frame(ddf, target: str | None, features: Sequence[str],
 
 def prepare_data(frame: pd.DataFrame, target: str, features: Sequence[str],
                  encode: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Feature matrix, target and feature names; refuses what no estimator can fit."""
-    features = [f for f in features if f != target]
-    X = frame[features]
-    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
-    if text and not encode:
-        raise SearchError(
-            f"Feature columns {_names(text)} are not numeric. Tick 'Encode categorical "
-            "features' to one-hot encode them, or leave them out of the features.")
-    if text:
-        X = pd.get_dummies(X, columns=text, dummy_na=False, dtype=float)
-    missing = X.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
-        counts = ", ".join(f"'{c}' ({n:,} rows)" for c, n in missing.items())
-        raise SearchError(f"Feature columns have missing values: {counts}. Tick 'Drop rows "
-                          "with missing values', or leave the columns out of the features.")
-    y = frame[target]
-    if y.isna().any():
-        raise SearchError(f"The target '{target}' has {int(y.isna().sum()):,} missing values; "
-                          "tick 'Drop rows with missing values' or choose another target.")
-    if len(frame) < 2:
-        raise SearchError("The data has fewer than two rows; a search needs more.")
-    return X.to_numpy(dtype=float), y.to_numpy(), list(X.columns)
-
-
-def _names(columns: Sequence[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns)
+    """Feature matrix, target and feature names, made here (the search makes them on a
+    worker, ``search_plan``); refuses what no estimator can fit."""
+    try:
+        return arrays(frame, target, features, encode)
+    except Refused as e:
+        raise SearchError(str(e)) from None

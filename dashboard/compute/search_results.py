@@ -33,7 +33,7 @@ class SearchResults:
     finished: np.ndarray
     errors: dict[int, str] = field(default_factory=dict)
     refit: dict | None = None  # the best candidate refit on all searched rows, held-out score
-    wall_time: float | None = None  # scatter to last fit, seconds
+    wall_time: float | None = None  # first fit sent to last fit landed, seconds
     local: LocalRun | None = None
 
     @classmethod

@@ -53,7 +53,7 @@ async def run(bench: Bench) -> list[Row]:
     plan = plan_search(view.spec(), X, y, names)
     serial = []
     for _ in range(size.serial_runs):
-        serial.append((await asyncio.to_thread(run_local, plan, 1)).wall_time)
+        serial.append((await asyncio.to_thread(run_local, view.spec(), plan, 1)).wall_time)
     same = (results.best_params == results.local.best_params
             and abs(results.best_score - results.local.best_score) < 1e-9)
 

@@ -136,7 +136,7 @@ async def test_cancel_stops_the_fits_and_releases_every_future(runner, async_cli
     assert job.status == "cancelled" and job.result is None
     seen = len(updates)
     assert updates[-1] < 36 * 3
-    # Released: the scheduler forgets the scattered data and every fit (a bounded wait).
+    # Released: the scheduler forgets the search's data and every fit (a bounded wait).
     for _ in range(200):
         if not await search_keys(async_client):
             break
@@ -266,12 +266,26 @@ async def test_a_huge_grid_asks_first_then_runs_when_confirmed(runner, async_cli
 
 
 def test_the_question_shows_an_estimate_in_hours():
-    X, y = classification_arrays(n_samples=200)
-    plan = plan_search(SearchSpec(grid=dict(SEED_LARGE_GRID), cv=5), X, y)
-    assert confirmation_question(plan, 3 * 3600, 2) == (
+    assert confirmation_question(36, 5, 3 * 3600, 2) == (
         "36 candidates × 5 folds = 180 fits, roughly 3.0 h on 2 worker threads. "
         "Run it anyway?")
-    assert confirmation_question(plan, 10, 2) is None
+    assert confirmation_question(36, 5, 10, 2) is None
+
+
+async def test_the_rows_go_from_workers_to_workers_never_through_the_server(runner,
+                                                                            async_client):
+    # Every key of the run was computed by a worker (went through "processing"): the
+    # plan (rows, held-out split, folds) included; nothing was scattered from here.
+    job = await run(runner, lazy(small_frame(200)), SearchSpec(holdout=0.25), run_id="where")
+    assert job.status == "done", job.error
+    assert job.result.refit is not None
+    log = await async_client.run_on_scheduler(lambda dask_scheduler: [
+        (str(t.key), t.start) for t in dask_scheduler.transition_log
+        if str(t.key).startswith("search-where-")])
+    keys = {key for key, _ in log}
+    computed = {key for key, start in log if start == "processing"}
+    assert {"search-where-plan", "search-where-refit"} <= computed
+    assert keys == computed
 
 
 async def test_compare_with_local_times_both_and_agrees(runner):
