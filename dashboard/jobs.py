@@ -18,7 +18,7 @@ from typing import Any
 
 import param
 from dask.base import tokenize
-from distributed import Client, Future
+from distributed import Client, Future, as_completed, futures_of
 from distributed.diagnostics.progress import Progress
 
 from . import config
@@ -200,6 +200,18 @@ class JobContext:
         self.track([future])
         (result,) = await self.gather([future])
         return result
+
+    async def persist(self, collection):
+        """``collection`` kept in the cluster's memory once computed; raises a task's error.
+
+        Not tracked by the job, which releases what it tracks when it ends: the
+        returned collection holds its futures, and dropping it lets them go.
+        """
+        kept = self.client.persist(collection)
+        async for future in as_completed(futures_of(kept), loop=self.client.loop):
+            if future.status == "error":
+                await self.gather([future])  # raises the task's own error
+        return kept
 
     def progress(self, done: int, total: int) -> None:
         self.job.param.update(done=done, total=total)

@@ -17,8 +17,8 @@ while it runs. The options were:
   DataFrame: its chunk/combine/finalize reductions and its xarray result) and, at
   the moment it would compute, hands that graph to the scheduler dask tells it to
   use. ``aggregate`` supplies a scheduler that keeps the graph instead of running
-  it, and returns it as a ``Delayed``. The view computes that through the job
-  runner (``JobContext.compute``) on the asynchronous client: the work runs on the
+  it, and returns it as a ``Delayed``. The tab computes that through the job
+  path (``work.explore``) on the asynchronous client: the work runs on the
   cluster and shows in the task stream, the loop only awaits, and a newer zoom
   stops the older job, whose futures are released, so the scheduler drops its
   unfinished tasks too. The
@@ -34,7 +34,6 @@ and notebooks call these functions directly, e.g.
 """
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 from dataclasses import dataclass
@@ -49,13 +48,10 @@ import datashader.transfer_functions as tf
 import numpy as np
 import pandas as pd
 from dask.delayed import Delayed
-from distributed import as_completed, futures_of
 from pandas.api import types as ptypes
 
 if TYPE_CHECKING:
     import xarray as xr
-
-    from ..jobs import JobContext
 
 AGGREGATIONS = ("count", "mean")
 
@@ -313,26 +309,17 @@ def fits_in_memory(rows: int, columns: int, memory: int, fraction: float) -> boo
     return memory > 0 and fraction > 0 and rows * columns * 8 <= memory * fraction
 
 
-async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
-                  persist: bool = False) -> Prepared:
-    """Check ``spec``, project (and optionally persist) its columns, measure their extents.
-
-    Persisted columns stay on the cluster as long as the returned ``Prepared`` is
-    referenced: re-aggregations then read memory, not the source. One pass on the
-    cluster counts, and finds the range of, every column; a column that cannot be
-    drawn raises ``ExploreError`` with a sentence.
-    """
-    spec.check(ddf.dtypes)
-    frame = frame_for(ddf, spec.columns)
-    if persist:
-        # Not tracked by the job, which releases what it tracks when it ends: the
-        # returned frame holds these futures, and dropping it lets them go.
-        frame = ctx.client.persist(frame)
-        async for future in as_completed(futures_of(frame), loop=ctx.client.loop):
-            if future.status == "error":
-                await ctx.gather([future])  # raises the task's own error
+def measurements(frame: dd.DataFrame, spec: ExploreSpec) -> tuple:
+    """Lazy, in one pass: every column's count, min and max, and the drawable rows."""
     drawable = frame[[spec.x, spec.y]].dropna().shape[0]
-    *stats, rows = await ctx.compute(*column_stats(frame, spec.columns), drawable)
+    return (*column_stats(frame, spec.columns), drawable)
+
+
+def prepared_from(spec: ExploreSpec, frame: dd.DataFrame, measured: list,
+                  persisted: bool = False) -> Prepared:
+    """The checked plot from its computed ``measurements``: a column that cannot be
+    drawn raises ``ExploreError`` with a sentence."""
+    *stats, rows = measured
     found = extents(*stats)
     x_range = check_extent(spec.x, found[spec.x], "x axis")
     y_range = check_extent(spec.y, found[spec.y], "y axis")
@@ -341,27 +328,34 @@ async def prepare(ctx: JobContext, ddf: dd.DataFrame, spec: ExploreSpec,
     hist_range = None
     if spec.hist is not None:
         hist_range = check_extent(spec.hist, found[spec.hist], "histogram", axis=False)
-    return Prepared(spec, frame, x_range, y_range, hist_range, int(rows), persist)
+    return Prepared(spec, frame, x_range, y_range, hist_range, int(rows), persisted)
 
 
-async def render(ctx: JobContext, prepared: Prepared, x_range: tuple[float, float] | None,
+def raster_graph(prepared: Prepared, x_range: tuple[float, float] | None,
                  y_range: tuple[float, float] | None, width: int, height: int,
-                 bins: int = 50) -> Raster:
-    """Aggregate every row of ``prepared`` into ``width`` x ``height`` pixels over the ranges.
+                 bins: int = 50):
+    """Lazy: the aggregate of every row into ``width`` x ``height`` pixels over the ranges
+    (``None``: the columns' full extent), and the histogram of the rows in view.
 
-    ``None`` ranges mean the columns' full extent. The graph is built in a thread
-    (dask's optimiser may read file metadata) and computed on the cluster.
+    Returns ``(x_range, y_range, lazies, edges)``; ``raster`` makes the computed
+    ``lazies`` a ``Raster``. Building may read file metadata (dask's optimiser):
+    call it off the event loop.
     """
     spec = prepared.spec
     x_range = tuple(x_range or prepared.x_range)
     y_range = tuple(y_range or prepared.y_range)
-    image = await asyncio.to_thread(
-        aggregate, prepared.frame, spec.x, spec.y, spec.agg, spec.value,
-        x_range=x_range, y_range=y_range, width=width, height=height)
+    image = aggregate(prepared.frame, spec.x, spec.y, spec.agg, spec.value,
+                      x_range=x_range, y_range=y_range, width=width, height=height)
     if spec.hist is None:
-        (result,) = await ctx.compute(image)
-        return Raster(result, x_range, y_range)
+        return x_range, y_range, (image,), None
     counts, edges = histogram(prepared.frame, spec.hist, prepared.hist_range, bins,
                               {spec.x: x_range, spec.y: y_range})
-    result, counts = await ctx.compute(image, counts)  # the edges are known: numpy already
-    return Raster(result, x_range, y_range, counts, np.asarray(edges), int(counts.sum()))
+    return x_range, y_range, (image, counts), edges  # the edges are known: numpy already
+
+
+def raster(x_range, y_range, computed: list, edges) -> Raster:
+    """The computed ``raster_graph``."""
+    if edges is None:
+        return Raster(computed[0], x_range, y_range)
+    image, counts = computed
+    return Raster(image, x_range, y_range, counts, np.asarray(edges), int(counts.sum()))

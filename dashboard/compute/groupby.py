@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from pandas.api import types as ptypes
 
-if TYPE_CHECKING:
-    from ..jobs import JobContext
+from .. import config
+from .duration import duration
 
 # What each aggregation needs of a column.
 NUMERIC_AGGS = ("mean", "sum", "std", "var")
@@ -197,7 +197,10 @@ def build(df, spec: GroupBySpec, split_out: int | bool | None = None):
 
 
 def finish(result: pd.DataFrame, spec: GroupBySpec) -> pd.DataFrame:
-    """Sort and cut the computed result (small: one row per group) as the spec asks."""
+    """Sort and cut the computed result (small: one row per group) as the spec asks;
+    no group at all is refused with a sentence."""
+    if result.empty:
+        raise QueryError(_no_rows(spec))
     if spec.sort == "key":
         result = result.sort_index(ascending=spec.ascending)
     else:
@@ -248,11 +251,15 @@ def estimate_groups(sample: pd.DataFrame, keys: list[str], npartitions: int) -> 
     return int(min(estimate, rows * npartitions))
 
 
-async def sample_partition(ctx: JobContext, ddf, keys: list[str]):
-    """The key columns of the first partition, and the seconds the cluster took for it."""
-    started = time.perf_counter()
-    (sample,) = await ctx.compute(ddf[list(keys)].partitions[0])
-    return sample, time.perf_counter() - started
+def frequent_values(ddf, column: str, n: int):
+    """The ``n`` most frequent values of ``column`` with their counts, lazy: the choices a
+    text column's filter offers."""
+    return ddf[column].value_counts().nlargest(n)
+
+
+def key_sample(ddf, keys: list[str]):
+    """The key columns of the first partition, lazy: what the estimates read."""
+    return ddf[list(keys)].partitions[0]
 
 
 def estimate_seconds(partition_seconds: float, npartitions: int, threads: int) -> float:
@@ -270,19 +277,50 @@ def default_sort(keys, dtypes: dict[str, str]) -> tuple[str, bool]:
     return "value", False
 
 
-async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
-                    split_out: int | bool | None = None) -> pd.DataFrame:
-    """What the Run button does: compute the query on the cluster, sorted and cut.
+def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None):
+    """What the Run button computes, lazy: (the grouped result, the rows it read).
 
     The row count shares the query's read tasks (same projection), so it costs
-    no second pass; for Parquet dask takes it from the file metadata.
+    no second pass; for Parquet dask takes it from the file metadata. ``finish``
+    sorts and cuts the computed result.
     """
     projected = ddf[spec.columns]
-    result, rows = await ctx.compute(build(projected, spec, split_out), projected.shape[0])
-    if result.empty:
-        raise QueryError(_no_rows(spec))
-    ctx.job.stats = {"rows": int(rows), "groups": len(result), "tasks": ctx.job.total}
-    return finish(result, spec)
+    return build(projected, spec, split_out), projected.shape[0]
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """How to run a query, from its first partition: split the result or not, and the
+    questions to ask the user first (none: run at once)."""
+
+    groups: int
+    seconds: float
+    split_out: bool
+    questions: tuple[str, ...] = ()
+
+
+def plan_query(spec: GroupBySpec, sample: pd.DataFrame, partition_seconds: float,
+               npartitions: int, threads: int) -> QueryPlan:
+    """Groups and time estimated from the first partition's keys (``key_sample``) and the
+    seconds it took: a query that may make very many groups or run for minutes asks first."""
+    groups = estimate_groups(sample, list(spec.keys), npartitions)
+    seconds = estimate_seconds(partition_seconds, npartitions, threads)
+    questions = []
+    if groups > config.get("groupby.warn-groups"):
+        questions.append(
+            f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups. "
+            f"The chart will show the first {config.get('groupby.chart-groups')}, "
+            "the table and the CSV keep all.")
+    # Few partitions never ask: there one slow first read is more likely a cold or
+    # restarting worker than a long query (and the estimate is kept with the sample).
+    if (seconds > config.get("groupby.warn-seconds")
+            and npartitions >= config.get("groupby.warn-partitions")):
+        questions.append(
+            f"It reads {npartitions:,} partitions and may take about "
+            f"{duration(seconds)} on this cluster's {threads} threads (Cancel stops it "
+            "at any time).")
+    return QueryPlan(groups, seconds, groups > config.get("groupby.split-out-groups"),
+                     tuple(questions))
 
 
 def run_pandas(ddf, spec: GroupBySpec) -> tuple[pd.DataFrame, float]:
@@ -294,10 +332,7 @@ def run_pandas(ddf, spec: GroupBySpec) -> tuple[pd.DataFrame, float]:
     """
     start = time.perf_counter()
     frame = ddf[spec.columns].compute(scheduler="sync")
-    result = build(frame, spec)
-    if result.empty:
-        raise QueryError(_no_rows(spec))
-    return finish(result, spec), time.perf_counter() - start
+    return finish(build(frame, spec), spec), time.perf_counter() - start
 
 
 def _no_rows(spec: GroupBySpec) -> str:

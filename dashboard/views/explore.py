@@ -26,11 +26,12 @@ from panel.viewable import Viewer
 
 from .. import config
 from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory, lost_keys,
-                               numeric_columns, prepare, render)
+                               numeric_columns)
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job
 from ..store import SessionStore
+from ..work.explore import prepare, render
 from . import explore_link as link
 from . import explore_plots as plots
 from . import url

@@ -11,14 +11,13 @@ from panel.viewable import Viewer
 
 from .. import config
 from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, default_sort,
-                               estimate_groups, estimate_seconds, explain_failure,
-                               is_number_dtype, is_range_dtype, run_pandas, run_query,
-                               same_result, sample_partition, spec_from_settings, to_code,
-                               validate)
-from ..compute.duration import duration
+                               explain_failure, frequent_values, is_number_dtype,
+                               is_range_dtype, key_sample, plan_query, run_pandas, same_result,
+                               spec_from_settings, to_code, validate)
 from ..datasets.errors import explain_read
 from ..jobs import Job
 from ..store import SessionStore
+from ..work.groupby import run_query, timed
 from . import groupby_results as show
 from . import url
 from .notify import notify, plain
@@ -193,7 +192,7 @@ class GroupByView(Viewer):
         self.busy = True
         try:
             await self.store.jobs.run(
-                job, lambda ctx: run_query(ctx, ddf, spec, split_out or None),
+                job, partial(run_query, ddf=ddf, spec=spec, split_out=split_out or None),
                 cache_key=tokenize(dataset.cache_token(), spec)
                 if use_cache and not self.report else None,
                 report=self.report,
@@ -214,41 +213,26 @@ class GroupByView(Viewer):
     async def _check_size(self, ddf, spec: GroupBySpec, confirmed: bool):
         """None to ask first; else the split_out for the result's size (False: one piece).
 
-        Groups and time are estimated from the first partition (the cluster reads
-        only the key columns of it): a query that may make very many groups or run
-        for minutes waits for the user's word.
+        Estimated from the first partition, of which the cluster reads only the key
+        columns (``plan_query``): a query that may make very many groups or run for
+        minutes waits for the user's word.
         """
         dataset = self.store.dataset
         sample_job = Job(kind="groupby-estimate", title="estimate groups")
-        await self.store.jobs.run(sample_job, partial(sample_partition, ddf=ddf, keys=spec.keys),
+        await self.store.jobs.run(sample_job, partial(timed, key_sample(ddf, spec.keys)),
                                   cache_key=tokenize(dataset.cache_token(), spec.keys, "sample"),
                                   remember=False)
         if sample_job.status != "done":
             raise QueryError(sample_job.error or "Could not read the first partition.")
         sample, partition_seconds = sample_job.result
-        groups = estimate_groups(sample, list(spec.keys), ddf.npartitions)
-        seconds = estimate_seconds(partition_seconds, ddf.npartitions,
-                                   self.store.manager.n_threads)
-        questions = []
-        if groups > config.get("groupby.warn-groups"):
-            questions.append(
-                f"Grouping by {', '.join(spec.keys)} may make about {groups:,} groups. "
-                f"The chart will show the first {config.get('groupby.chart-groups')}, "
-                "the table and the CSV keep all.")
-        # Few partitions never ask: there one slow first read is more likely a cold or
-        # restarting worker than a long query (and the estimate is kept with the sample).
-        if (seconds > config.get("groupby.warn-seconds")
-                and ddf.npartitions >= config.get("groupby.warn-partitions")):
-            questions.append(
-                f"It reads {ddf.npartitions:,} partitions and may take about "
-                f"{duration(seconds)} on this cluster's {self.store.manager.n_threads} "
-                "threads (Cancel stops it at any time).")
+        plan = plan_query(spec, sample, partition_seconds, ddf.npartitions,
+                          self.store.manager.n_threads)
         asked = tokenize(dataset.cache_token(), spec)
-        if questions and not confirmed and self._confirmed != asked:
-            self.warning = " ".join(questions) + " Run anyway?"
+        if plan.questions and not confirmed and self._confirmed != asked:
+            self.warning = " ".join(plan.questions) + " Run anyway?"
             self._pending = asked
             return None
-        return groups > config.get("groupby.split-out-groups")
+        return plan.split_out
 
     async def run_confirmed(self, event=None) -> Job | None:
         """Run the query the warning asked about, and the same query later without asking."""
@@ -375,7 +359,7 @@ class GroupByView(Viewer):
         if column in self.choices:
             return
         ddf = await asyncio.to_thread(self.store.dataset.to_dask)
-        top = ddf[column].value_counts().nlargest(config.get("groupby.filter-choices"))
+        top = frequent_values(ddf, column, config.get("groupby.filter-choices"))
         job = await self.store.jobs.run(
             Job(kind=f"choices-{column}", title=f"values of {column}"),
             lambda ctx: ctx.compute(top), remember=False,

@@ -12,13 +12,14 @@ from panel.viewable import Viewer
 from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, SearchError,
                                   default_estimator, parse_grid, target_task)
 from ..compute.groupby import is_number_dtype
-from ..compute.search import SCORINGS, NeedsConfirmation, SearchSpec, search
+from ..compute.search import SCORINGS, NeedsConfirmation, SearchSpec
 from ..compute.search_code import search_code
 from ..compute.search_data import default_features, sample_fraction, text_features
 from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
 from ..jobs import Job
 from ..store import SessionStore
+from ..work.search import search
 from . import model_search_results as show
 from . import model_search_form as form
 from . import model_search_link as link

@@ -16,7 +16,8 @@ import asyncio
 
 from distributed import Client
 
-from dashboard.compute.groupby import build, run_query
+from dashboard.compute.groupby import build
+from dashboard.work.groupby import run_query
 from dashboard.jobs import Job
 
 from .harness import Bench, Row, alternate, in_thread, median, run_button, spread

@@ -14,10 +14,11 @@ from distributed import futures_of, get_task_stream
 
 from dashboard.compute.explore import (ExploreError, ExploreSpec, _KeepGraph, aggregate,
                                        check_columns, check_extent, column_stats, extents,
-                                       histogram, numeric_columns, prepare, render, spread)
+                                       histogram, numeric_columns, spread)
 from dashboard.datasets.flights import FlightsDataset
 from dashboard.datasets.taxi import TaxiDataset
 from dashboard.jobs import Job, JobRunner  # ``runner``: tests/compute/conftest.py
+from dashboard.work.explore import prepare, render
 
 
 def numpy_counts(frame: pd.DataFrame, x: str, y: str, x_range, y_range, width, height):

