@@ -110,7 +110,8 @@ async def test_a_result_over_the_cap_stays_on_the_cluster_and_says_its_size(mana
     import numpy as np
     import pandas as pd
 
-    from dashboard.compute.groupby import GroupBySpec, run_query
+    from dashboard.compute.groupby import GroupBySpec
+    from dashboard.work.groupby import run_query
 
     frame = pd.DataFrame({"k": np.arange(200_000), "v": np.ones(200_000)})
     ddf = dd.from_pandas(frame, npartitions=4)

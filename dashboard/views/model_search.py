@@ -14,7 +14,7 @@ from ..compute.estimators import (CLASSIFIERS, ESTIMATORS, REGRESSORS, SearchErr
 from ..compute.groupby import is_number_dtype
 from ..compute.search import SCORINGS, NeedsConfirmation, SearchSpec
 from ..compute.search_code import search_code
-from ..compute.search_data import default_features, sample_fraction, text_features
+from ..compute.search_data import default_features, sample_fraction, setting, text_features
 from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
 from ..jobs import Job
@@ -104,6 +104,8 @@ class ModelSearchView(Viewer):
         self._forms: dict[str, param.Parameterized] = {}
         self._asked_compare = False
         self._preset: str | None = None  # a seed preset (PRESETS) waiting for its columns
+        self._shown_at = 0.0  # loop time the results were last drawn
+        self._redraw: asyncio.TimerHandle | None = None  # a redraw waiting its turn
         self.query_link = url.QueryLink(  # the tab's settings in the page's URL
             link.KEYS, "model search", lambda: link.state(self))
         self.param.watch(self.query_link.write, list(link.KEYS))
@@ -310,10 +312,25 @@ class ModelSearchView(Viewer):
         await getattr(self, ACTIONS[event.name])()
 
     def _on_update(self, results: SearchResults) -> None:
-        if self.results is results:  # the same results, filled in further
-            self.param.trigger("results")
-        else:
+        """Show the results as fits land, redrawn at most ``updates-per-second``: a grid of
+        fast fits would otherwise redraw the table and heatmap for each one."""
+        if self.results is not results:
+            self._shown_at = asyncio.get_running_loop().time()
             self.results = results
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._shown_at + 1 / setting("updates-per-second", 4) - loop.time()
+        if results.complete or wait <= 0:
+            self._shown_at = loop.time()
+            self.param.trigger("results")
+        elif self._redraw is None:  # the fits that land meanwhile show together
+            self._redraw = loop.call_later(wait, self._redraw_now, results)
+
+    def _redraw_now(self, results: SearchResults) -> None:
+        self._redraw = None
+        if self.results is results:  # not a newer run's
+            self._shown_at = asyncio.get_running_loop().time()
+            self.param.trigger("results")
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
