@@ -43,7 +43,7 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
     spec.check()
     if rows_estimate is None:
         # Unknown (its summary still being read): counted on the cluster, so that the
-        # row cap never lets all of a big dataset into the server's memory.
+        # row cap holds even then (it fails closed).
         ctx.stage("Counting the dataset's rows…")
         (rows_estimate,) = await ctx.compute(ddf.shape[0])
         ctx.stage("")
