@@ -55,6 +55,8 @@ class SessionStore(param.Parameterized):
     loading = param.Boolean(default=False, doc="A summary is being computed.")
     catalog_problems = param.List(default=[], item_type=str, doc=(
         "What is wrong in the catalog file, one sentence per entry skipped."))
+    closed = param.Boolean(default=False, doc=(
+        "The session ended: its views' widgets are gone, so nothing is shown any more."))
     schedule = param.Callable(default=soon, doc=(
         "How a refresh the store needs is started: ``soon`` (a task), or a page's "
         "own (a served page starts work on its document, once it is ready)."))
@@ -219,6 +221,7 @@ class SessionStore(param.Parameterized):
 
     async def close(self) -> None:
         """The session ended: its jobs stop and their keys are released."""
+        self.closed = True
         if self._options_watcher is not None:
             self.dataset.param.unwatch(self._options_watcher)
             self.manager.param.unwatch(self._cluster_watcher)

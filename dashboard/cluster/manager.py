@@ -11,6 +11,7 @@ import atexit
 import logging
 from typing import Any
 
+import dask.config
 import param
 from distributed import Client
 from distributed.comm import get_address_host
@@ -145,9 +146,13 @@ class ClusterManager(param.Parameterized):
             await self._refresh()
             return
         timeout = config.get("connection.timeout")
+        # Read as the client connects, for its own message log only (see workbench.yaml).
+        log_length = {"distributed.admin.low-level-log-length":
+                      config.get("connection.message-log-length")}
         try:
-            client = await Client(self.scheduler_address, asynchronous=True,
-                                  timeout=timeout, set_as_default=False)
+            with dask.config.set(log_length):
+                client = await Client(self.scheduler_address, asynchronous=True,
+                                      timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as e:
             self.status = "disconnected"
             self.message = (f"Cannot reach the Dask scheduler at {self.scheduler_address} "

@@ -74,7 +74,7 @@ class DashboardHTTPHandler(_ProxyBase):
         for name in _RESPONSE_HEADERS:
             if name in response.headers:
                 self.set_header(name, response.headers[name])
-        self.finish(response.body)
+        self.finish(relative_static(response.body, response.headers.get("Content-Type", "")))
 
 
 class _WebSocketBase(_ProxyBase, WebSocketHandler):
@@ -123,6 +123,19 @@ class _WebSocketBase(_ProxyBase, WebSocketHandler):
 
     async def upstream_ws(self) -> str:
         return websocket_url(await self.upstream())
+
+
+def relative_static(body: bytes, content_type: str) -> bytes:
+    """A dashboard page's scripts named from its server's root made relative to the page.
+
+    A scheduler in the app's process (the embedded cluster) renders its pages with the
+    Bokeh extensions Panel registered there, and names Panel's script ``/static/…``:
+    outside the proxy, and under ``--prefix`` outside the app (a 404). Every other
+    resource of those pages is already relative (``static/js/bokeh.min.js``).
+    """
+    if not content_type.startswith("text/html"):
+        return body
+    return body.replace(b'src="/static/', b'src="static/')
 
 
 def websocket_url(http_url: str) -> str:

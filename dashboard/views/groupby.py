@@ -300,6 +300,8 @@ class GroupByView(Viewer):
     # -- history -----------------------------------------------------------
 
     def _on_history(self, *_) -> None:
+        if self.store.closed:  # a run that ends after its tab closed: no table to update
+            return
         runs = [j for j in self.store.jobs.history if j.kind == KIND]
         self.param.update(runs=runs, history=show.history_frame(runs))
 

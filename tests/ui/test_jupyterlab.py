@@ -15,7 +15,8 @@ from ipykernel.kernelspec import write_kernel_spec
 from panel.io.resources import CDN_DIST, JS_VERSION
 
 from tests.conftest import ROOT, Process, free_port, http_status, wait_until
-from tests.ui.conftest import POLL_MS, WAIT_MS, WORKSHOP_CODE, _record_external, pane_frame
+from tests.ui.conftest import (POLL_MS, WAIT_MS, WORKSHOP_CODE, _record_external, pane_frame,
+                               run_workshop_query, wait_for_bokeh, wait_for_task_rects)
 
 NOTEBOOK = ROOT / "dashboard" / "notebooks" / "workbench.ipynb"
 KERNEL = {"name": "workbench-test", "display_name": "Workbench test", "language": "python"}
@@ -349,3 +350,38 @@ def test_nothing_leaves_the_machine_when_a_shown_pane_changes_in_jupyterlab():
     assert seen, "nothing left the machine: Panel inlines updated panes now; drop the xfail"
     pytest.xfail(f"Panel {JS_VERSION} sends a shown pane's stylesheets from its CDN when "
                  f"the pane is updated in place: {sorted(set(seen))}")
+
+
+@pytest.mark.timeout(480)  # the app's cold start: Panel, Dask, a LocalCluster of its own
+def test_the_launcher_tile_opens_the_app_under_jupyterlab(lab, browser, artifacts):
+    """With jupyter-server-proxy, JupyterLab's launcher has a "Dask Workbench" tile: it
+    starts the app behind JupyterLab's own URL, where the workshop's query runs, the task
+    stream pane draws its tasks through the same port, and nothing leaves the machine."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    lab_page = context.new_page()
+    lab_page.goto(f"{lab.url}/lab/workspaces/launcher")
+    tile = lab_page.locator(".jp-LauncherCard", has_text="Dask Workbench")
+    tile.wait_for()
+    lab_page.screenshot(path=str(artifacts / "jupyterlab-launcher.png"))
+    with context.expect_page() as opened:
+        tile.click()
+    page = opened.value
+    page.external_requests, seen = [], []
+    page.on("request", lambda r: (seen.append(r.url), _record_external(page, r.url)))
+    try:
+        # jupyter-server-proxy starts the app and answers once it listens.
+        page.wait_for_url(f"{lab.url}/workbench/app**", timeout=240_000)
+        page.locator(".bk-tab", has_text="Group-by").wait_for(timeout=240_000)
+        stream = pane_frame(page, "Task Stream")
+        wait_for_bokeh(stream)
+        run_workshop_query(page)  # waits for "3 groups · 336,776 rows scanned"
+        wait_for_task_rects(stream, "read_parquet-fused", 1)
+        page.screenshot(path=str(artifacts / "jupyterlab-launcher-app.png"))
+        # Everything through JupyterLab's port, under the app's path: panes included.
+        outside = [u for u in seen if u.startswith("http")
+                   and not u.startswith((f"{lab.url}/workbench/", "data:", "blob:"))]
+        assert outside == []
+        assert page.external_requests == []
+    finally:
+        context.close()
