@@ -21,6 +21,7 @@ from tornado.web import HTTPError, authenticated
 ROUTE = "download"
 SLICE_ROWS = 100_000  # rows written per slice: the loop is free between slices
 _OFFERS: TTLCache = TTLCache(maxsize=1000, ttl=3600)
+_BY_SESSION: dict[str, set[str]] = {}  # a session's tokens, withdrawn when it ends
 _LOCK = threading.Lock()  # sessions of several threads share it
 
 
@@ -31,12 +32,24 @@ class Offer:
     owner: str  # the login that asked; "" when the server has none
 
 
-def offer(frame: pd.DataFrame, filename: str, owner: str | None) -> str:
-    """Keep ``frame`` for download as CSV; its link's token."""
+def offer(frame: pd.DataFrame, filename: str, owner: str | None,
+          session: str | None = None) -> str:
+    """Keep ``frame`` for download as CSV, until the link expires or ``session`` ends;
+    its link's token."""
     token = secrets.token_urlsafe(24)
     with _LOCK:
         _OFFERS[token] = Offer(frame, filename, owner or "")
+        if session is not None:
+            _BY_SESSION.setdefault(session, set()).add(token)
     return token
+
+
+def withdraw(session: str) -> None:
+    """``session`` ended: its links answer no more, and the server lets their results
+    go (an hour of a closed tab's large results would be every user's memory)."""
+    with _LOCK:
+        for token in _BY_SESSION.pop(session, ()):
+            _OFFERS.pop(token, None)
 
 
 class DownloadHandler(AuthRequestHandler):

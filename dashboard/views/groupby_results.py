@@ -113,7 +113,8 @@ def csv_download(result: pd.DataFrame, dataset: str):
         return pn.widgets.FileDownload(
             callback=lambda: io.StringIO(result.to_csv()), filename=filename,
             label="Download CSV", color="default", css_classes=["download-csv"])
-    token = downloads.offer(result, filename, pn.state.user)
+    token = downloads.offer(result, filename, pn.state.user,
+                            session=pn.state.curdoc.session_context.id)
     href = f"{pn.state.rel_path or '.'}/{downloads.ROUTE}/{token}"
     return pn.pane.HTML(
         f'<a class="download-link" role="button" href="{html.escape(href, quote=True)}" '

