@@ -61,9 +61,45 @@ class Job(param.Parameterized):
     report_error = param.String(default="", doc=(
         "Why the asked-for report is missing; the result itself is unaffected."))
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._home: asyncio.AbstractEventLoop | None = None
+
     @property
     def finished(self) -> bool:
         return self.status in ("done", "failed", "cancelled")
+
+    @property
+    def home(self) -> asyncio.AbstractEventLoop | None:
+        """The loop of the view that runs this job (None: any)."""
+        return self._home
+
+    def belongs_to(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop of the view that runs this job: its changes are made there."""
+        self._home = loop
+
+    def update(self, **changes) -> None:
+        """Change the job's params on the loop of the view that runs it (see ``on_loop``)."""
+        on_loop(self._home, self.param.update, changes)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop | None, function: Callable, *args) -> None:
+    """``function(*args)`` on ``loop``: now if it is the running one (or None, or closed).
+
+    Views watch jobs, so a job's changes redraw pages. In JupyterLab 4.6 a widget's
+    callback runs on an ipykernel subshell (a thread with a loop of its own) while the
+    client's work runs on the kernel's loop: a page changed from two threads at once
+    lost updates (a Run done on the cluster never showed its result). The client's
+    loop hands each change back to the view's loop, in order.
+    """
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is None or loop is running or loop.is_closed():
+        function(*args)
+    else:
+        loop.call_soon_threadsafe(function, *args)
 
 
 async def feed_progress(client: Client, futures: list[Future], job: Job,
@@ -115,7 +151,7 @@ async def feed_progress(client: Client, futures: list[Future], job: Job,
                 return  # finished, failed or forgotten: the job says which
             total, remaining = counts
             if total and not over():
-                job.param.update(total=total, done=total - remaining)
+                job.update(total=total, done=total - remaining)
             await asyncio.sleep(interval)
         await client.run_on_scheduler(remove, name=name)
     except Exception as e:  # the scheduler or client went away: the job reports that
@@ -214,11 +250,11 @@ class JobContext:
         return kept
 
     def progress(self, done: int, total: int) -> None:
-        self.job.param.update(done=done, total=total)
+        self.job.update(done=done, total=total)
 
     def stage(self, text: str) -> None:
         """Say what the job does now (work off the cluster: its progress is silent)."""
-        self.job.stage = text
+        self.job.update(stage=text)
 
     async def compute(self, *collections):
         """Compute Dask collections on the cluster with live task progress.
@@ -258,6 +294,7 @@ class _Running:
     job: Job
     task: asyncio.Task | None = None
     context: JobContext | None = None
+    reason: str = ""  # why it was cancelled, if it was
 
 
 class JobRunner(param.Parameterized):
@@ -285,21 +322,22 @@ class JobRunner(param.Parameterized):
         (filling a widget's options) passes ``remember=False`` to stay out of the
         history. Called from any loop, it runs on the client's.
         """
+        job.belongs_to(asyncio.get_running_loop())
         return await self.manager.on_client_loop(self._run(
             job, work, cache_key=cache_key, report=report, explain=explain,
             remember=remember))
 
     async def _run(self, job: Job, work, *, cache_key, report, explain, remember) -> Job:
         await self._cancel(job.kind, reason="Replaced by a newer run.")
-        job.started = dt.datetime.now()
+        job.update(started=dt.datetime.now())
         if remember:
             self._remember(job)
         hit = CACHE.get(cache_key)
         if hit is not None:
             result, stats = hit
-            job.param.update(status="done", cached=True, result=result, stats=dict(stats))
+            job.update(status="done", cached=True, result=result, stats=dict(stats))
             return job
-        job.status = "running"
+        job.update(status="running")
         t0 = time.perf_counter()
         # The work runs in a task of its own: Cancel stops that task, never the caller's
         # (a Panel callback, a notebook cell), whose own cancellation stays its own.
@@ -320,11 +358,10 @@ class JobRunner(param.Parameterized):
         except asyncio.CancelledError:
             # Ours (Cancel, a newer run, the session closing) or the client's (the
             # scheduler went away): the job says which, and the session goes on.
-            if not job.error:
-                job.error = self._lost_message()
-            job.param.update(status="cancelled", elapsed=time.perf_counter() - t0)
+            job.update(status="cancelled", error=running.reason or self._lost_message(),
+                       elapsed=time.perf_counter() - t0)
         except (JobError, ClusterUnavailable, ResultTooLarge) as e:
-            job.param.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
+            job.update(status="failed", error=str(e), elapsed=time.perf_counter() - t0)
         except Exception as e:
             log.info("Job %s failed", job.title, exc_info=True)
             client = self.manager.client
@@ -332,10 +369,10 @@ class JobRunner(param.Parameterized):
                 message = self._lost_message()
             else:
                 message = client and await explain_worker_death(client, e) or explain(e)
-            job.param.update(status="failed", error=message, elapsed=time.perf_counter() - t0)
+            job.update(status="failed", error=message, elapsed=time.perf_counter() - t0)
         else:
-            job.param.update(status="done", result=result, done=max(job.done, job.total),
-                             elapsed=time.perf_counter() - t0)
+            job.update(status="done", result=result, done=max(job.done, job.total),
+                       elapsed=time.perf_counter() - t0)
             CACHE.put(cache_key, result, job.stats)
         return job
 
@@ -349,7 +386,7 @@ class JobRunner(param.Parameterized):
     async def _with_report(self, context: JobContext, work):
         result, html, problem = await with_report(context.client, lambda: work(context),
                                                   code=context.job.title)
-        context.job.param.update(report=html, report_error=problem)
+        context.job.update(report=html, report_error=problem)
         return result
 
     def _lost_message(self) -> str:
@@ -364,7 +401,8 @@ class JobRunner(param.Parameterized):
         running = self._running.pop(kind, None)
         if running is None:
             return False
-        running.job.error = reason
+        running.reason = reason
+        running.job.update(error=reason)
         context = running.context
         if context is not None:
             await context.release()
@@ -379,4 +417,7 @@ class JobRunner(param.Parameterized):
             await self.cancel(kind, reason="The session closed.")
 
     def _remember(self, job: Job) -> None:
+        on_loop(job.home, self._add_to_history, job)
+
+    def _add_to_history(self, job: Job) -> None:
         self.history = [job, *self.history][: self.history_size]

@@ -17,7 +17,7 @@ from ..compute.search_code import search_code
 from ..compute.search_data import default_features, sample_fraction, setting, text_features
 from ..compute.search_results import SearchResults, grid_axes
 from ..datasets.errors import explain_read
-from ..jobs import Job
+from ..jobs import Job, on_loop
 from ..store import SessionStore
 from ..work.search import search
 from . import model_search_results as show
@@ -267,6 +267,7 @@ class ModelSearchView(Viewer):
             (a for a in axes if a != heat_x), None)
         self.param.update(job=job, results=None, heat_x=heat_x, heat_y=heat_y)
         job.param.watch(self._show_progress, ["status", "done", "total", "stage"])
+        here = asyncio.get_running_loop()  # the results are drawn from this view's loop
 
         async def work(ctx):
             ddf = await asyncio.to_thread(dataset.to_dask)
@@ -275,7 +276,7 @@ class ModelSearchView(Viewer):
                                     dropna=dropna, rows=rows,
                                     rows_estimate=summary.rows_estimate if summary else None,
                                     confirmed=confirmed, compare=compare,
-                                    on_update=self._on_update)
+                                    on_update=lambda r: on_loop(here, self._on_update, r))
             except NeedsConfirmation as e:
                 self._asked_compare = compare  # "Run anyway" runs what was asked
                 self.question = str(e)

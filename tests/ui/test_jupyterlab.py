@@ -161,6 +161,12 @@ job = wb.groupby.job
 print("group-by job:", job and (job.status, job.error, job.done, job.total))
 print("group-by error:", repr(wb.groupby.error), "warning:", repr(wb.groupby.warning))
 print("runs:", [(j.kind, j.status, j.error) for j in wb.store.jobs.history])
+print("running:", {k: (r.job.title, r.job.status) for k, r in wb.store.jobs._running.items()})
+import asyncio, threading
+print("threads:", [t.name for t in threading.enumerate()])
+for task in asyncio.all_tasks(wb.manager._loop):
+    print("task:", task.get_coro().__qualname__, "".join(
+        f" <- {f.f_code.co_name}:{f.f_lineno}" for f in task.get_stack()))
 """
 
 
@@ -285,6 +291,19 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
         except Exception:
             problems.append(f"the Task Stream pane ({stream.url}) drew no task")
 
+        if user_client:  # the user's own client still works after the app ran on it
+            check = cell("client.submit")
+            prompt = check.locator(".jp-InputPrompt")
+            before = prompt.inner_text()
+            check.locator(".jp-InputArea-editor").click()
+            page.keyboard.press("Control+Enter")  # run it again, in place
+            prompt.filter(has_text=re.compile(r"\[\d+\]")).filter(has_not_text=before).wait_for()
+            again = check.locator(".jp-OutputArea-output").inner_text().strip()
+            if again != "6":
+                problems.append(f"the user's client, asked again after Run, gave {again!r}")
+            shot("5-client-check")
+
+        SEEN[variant] = list(page.external_requests)  # checked by the offline tests below
         if variant == "synchronous-client":  # the workshop's way: its seed search too
             app.locator(".bk-tab", has_text="Model search").click()
             app.get_by_role("button", name="Seed small grid (2 × 2)").click()
@@ -299,20 +318,11 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
                     app.locator(".search-best, .search-error, .search-progress-text")
                     .evaluate_all(f"els => els.map({DEEP_TEXT_JS})")))
             shot("4b-seed-search")
+            # Only Panel's known gap (a shown pane updated in place, see the xfail below).
+            late = set(page.external_requests[len(SEEN[variant]):]) - UPDATED_PANE_CSS
+            if late:
+                problems.append(f"the search fetched from off the machine: {sorted(late)}")
 
-        if user_client:  # the user's own client still works after the app ran on it
-            check = cell("client.submit")
-            prompt = check.locator(".jp-InputPrompt")
-            before = prompt.inner_text()
-            check.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Control+Enter")  # run it again, in place
-            prompt.filter(has_text=re.compile(r"\[\d+\]")).filter(has_not_text=before).wait_for()
-            again = check.locator(".jp-OutputArea-output").inner_text().strip()
-            if again != "6":
-                problems.append(f"the user's client, asked again after Run, gave {again!r}")
-            shot("5-client-check")
-
-        SEEN[variant] = list(page.external_requests)  # checked by the offline tests below
         if variant == "no-client":  # the app's own cluster: Scale, its notice, its card
             app.locator(".scale-workers input").fill("3")
             app.locator(".scale-workers input").press("Enter")
