@@ -26,8 +26,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid
 from .duration import duration
 from .estimators import SearchError, check_grid, estimator_kind
 from .search_code import grid_search_code
-# prepare_data is imported from here by the benchmarks, as before the split.
-from .search_data import prepare_data, setting, training_frame  # noqa: F401
+from .search_data import setting, training_frame
 from .search_plan import Refused, SearchPlan, Split, make_plan, split
 from .search_results import LocalRun
 

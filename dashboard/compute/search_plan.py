@@ -123,9 +123,9 @@ def make_plan(frame: pd.DataFrame, target: str, features: Sequence[str], encode:
 
 def overview(plan: SearchPlan, how: Split, params: dict, scoring: str, probe_rows: int,
              cost_exponent: float) -> dict:
-    """What the server needs to know of a plan, and the seconds one fit takes: one fit
-    of ``params`` on a sample of ``probe_rows`` of the first fold (none if 0), scaled
-    to a fold."""
+    """What the server needs of a plan: its error or its folds, and the seconds one fit
+    takes (one fit of ``params`` on ``probe_rows`` of the first fold, none if 0, scaled
+    to a fold)."""
     if plan.error:
         return {"error": plan.error}
     per_fit = 0.0
@@ -136,8 +136,7 @@ def overview(plan: SearchPlan, how: Split, params: dict, scoring: str, probe_row
                                 scoring)
         per_fit = (outcome["fit_time"] + outcome["score_time"]) * \
             (len(train) / len(sample)) ** cost_exponent
-    return {"error": "", "rows": len(plan.y), "folds": len(plan.folds),
-            "features": plan.feature_names, "seconds_per_fit": per_fit}
+    return {"error": "", "folds": len(plan.folds), "seconds_per_fit": per_fit}
 
 
 def fit_fold(plan: SearchPlan, estimator, params: dict, fold: int, scoring: str) -> dict:

@@ -12,7 +12,8 @@ import asyncio
 
 import numpy as np
 
-from dashboard.compute.search import plan_search, prepare_data, run_local
+from dashboard.compute.search import plan_search, run_local
+from dashboard.compute.search_data import prepare_data
 from dashboard.jobs import CACHE
 from dashboard.store import SessionStore
 from dashboard.views.model_search import ModelSearchView
