@@ -10,6 +10,7 @@ import dask.config
 import panel as pn
 
 from dashboard import config, diagnostics  # noqa: F401  (config registers the defaults)
+from dashboard.server import freeze_startup_objects
 from dashboard.views import Workbench
 
 
@@ -37,5 +38,6 @@ pn.extension(
                              "page to reconnect: your selections are kept in its address."),
 )
 apply_args(sys.argv[1:])
+freeze_startup_objects()
 diagnostics.start_loop_lag_sampler()  # off unless workbench.diagnostics.loop-lag-file
 Workbench().servable()

@@ -81,8 +81,12 @@ export function render({ model, el }) {
   } catch (e) { /* storage off: a reload starts afresh */ }
 
   // A closed or reloaded tab says so at once: its work on the cluster stops now, not
-  // when Bokeh's unused-session check ends the session (15 to 30 s later).
-  window.addEventListener("pagehide", () => model.send_msg({ closing: true }))
+  // when Bokeh's unused-session check ends the session (15 to 30 s later). Said at
+  // beforeunload too, while the socket is surely open: a message sent at pagehide
+  // can be lost with the socket's close on a busy machine. Saying it twice is harmless.
+  const closing = () => model.send_msg({ closing: true })
+  window.addEventListener("beforeunload", closing)
+  window.addEventListener("pagehide", closing)
   toggle.addEventListener("click", () => { model.collapsed = !model.collapsed })
 
   // Dragging the gutter: a cover keeps the panes' iframes from taking the mouse.
