@@ -30,13 +30,13 @@ from ..compute.explore import (AGGREGATIONS, ExploreSpec, Raster, fits_in_memory
 from ..datasets import DatasetError
 from ..datasets.errors import explain_read
 from ..jobs import Job
+from ..kept_memory import KEPT
 from ..store import SessionStore
 from ..work.explore import prepare, render
 from . import explore_link as link
 from . import explore_plots as plots
 from . import url
 from .notify import notify, plain
-from .session import in_server_session
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class ExploreView(Viewer):
         super().__init__(**params)
         self._ddf = self._source = None
         self._prepared = None  # the spec's columns (persisted when they fit) and extents
+        self.not_kept = ""  # why the columns are read from the source, when they would fit
         self._refreshes = 0  # a newer refresh owns the view; older outcomes are dropped
         self._scheduled = False
         self._loads = 0
@@ -135,14 +136,14 @@ class ExploreView(Viewer):
         self.param.watch(self._link.write, list(link.KEYS))
         self._link.apply(self, ["agg"])  # the columns wait for the schema (load)
         watcher = self.store.param.watch(self._on_summary, ["summary", "loading"])
-        if in_server_session():
-            # Persisted columns live while this view holds them: let go with the session.
-            pn.state.on_session_destroyed(lambda ctx: self._release(watcher))
+        # Kept columns live while this view holds them: let go when the session ends.
+        self.store.param.watch(lambda event: event.new and self._release(watcher), "closed")
         if self.store.summary is not None:
             self._on_summary()
 
     def _release(self, watcher) -> None:
         self.store.param.unwatch(watcher)
+        KEPT.release(self)
         # Explicitly, not by garbage collection: the closed session's document and
         # its jobs may still reference the frame for a long while.
         if self._prepared is not None and self._prepared.persisted:
@@ -154,6 +155,8 @@ class ExploreView(Viewer):
         """Hold ``prepared`` for the next zoom; the one it replaces goes with its last
         reference."""
         self._prepared = prepared
+        if prepared is None or not prepared.persisted:
+            KEPT.release(self)
 
     # -- what to draw ------------------------------------------------------
 
@@ -229,10 +232,20 @@ class ExploreView(Viewer):
     # -- running -----------------------------------------------------------
 
     def _persist(self, columns: int) -> bool:
+        """Whether to keep the columns in cluster memory; ``not_kept`` says why not when
+        this frame would fit but other sessions' kept columns take the room."""
+        self.not_kept = ""
         summary = self.store.summary
-        return summary is not None and fits_in_memory(
-            summary.rows_estimate, columns, self.store.manager.memory_limit,
-            config.get("explore.persist-fraction", 0.25))
+        rows = summary.rows_estimate if summary is not None else None
+        memory = self.store.manager.memory_limit
+        if rows is None or not fits_in_memory(rows, columns, memory,
+                                              config.get("explore.persist-fraction", 0.25)):
+            return False  # unknown size: not kept (a cap fails closed)
+        if not KEPT.hold(self, rows * columns * 8, memory,
+                         config.get("explore.persist-total-fraction", 0.5)):
+            self.not_kept = "the cluster memory for kept columns is in use by other sessions"
+            return False
+        return True
 
     async def refresh(self) -> None:
         """Aggregate the current view on the cluster; only the newest call shows its result."""
@@ -307,7 +320,8 @@ class ExploreView(Viewer):
             self._image_pipe.send(raster)
             self._hist_pipe.send(raster)
         in_view = f" · {raster.rows_in_view:,} in view with a {spec.hist}" if spec.hist else ""
-        cached = "kept on the cluster" if prepared.persisted else "read from the source"
+        cached = "kept on the cluster" if prepared.persisted else (
+            f"read from the source: {self.not_kept}" if self.not_kept else "read from the source")
         # The status changes with the picture, not before it.
         self.param.update(error="", loading=False, activity="", status=(
             f"{prepared.rows:,} rows drawn ({cached}){in_view}"))

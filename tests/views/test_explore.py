@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import dask
 import holoviews as hv
 import numpy as np
 import pytest
 from dask.utils import key_split
 from distributed import Client, get_task_stream
 
+from dashboard.kept_memory import KEPT
 from dashboard.store import SessionStore
 from dashboard.views.explore import ExploreView
 from dashboard.views.notify import plain
@@ -74,6 +76,32 @@ async def test_flights_map_is_aggregated_on_the_cluster(view, manager, local_clu
     await view.outcomes.next()
     assert view.error == ""
     assert np.isfinite(view.raster.image.values).any()
+
+
+async def test_sessions_together_keep_at_most_their_share_of_cluster_memory(view, manager):
+    assert "rows drawn (kept on the cluster)" in view.status
+    need = view.store.summary.rows_estimate * len(view.spec().columns) * 8
+    # Room for what is kept now (this session's, and any other test's still alive) and
+    # half of one more such frame.
+    share = (KEPT.total() + need / 2) / manager.memory_limit
+    with dask.config.set({"workbench.explore.persist-total-fraction": share}):
+        other = ExploreView(store=SessionStore(manager=manager))
+        other.outcomes = Outcomes(other)
+        await until(lambda: other.raster is not None and not other.loading, "the second map")
+        assert other.error == ""
+        assert ("rows drawn (read from the source: the cluster memory for kept columns is "
+                "in use by other sessions)") in other.status
+        # The first session's zooms still use its kept columns.
+        view.x_range = (500.0, 1500.0)
+        await view.outcomes.next()
+        assert "(kept on the cluster)" in view.status
+
+        # The first session ends: the second keeps its next columns.
+        await view.store.close()
+        other.hist = "dep_delay"
+        await other.outcomes.next()
+        assert other.error == ""
+        assert "rows drawn (kept on the cluster)" in other.status
 
 
 async def test_a_newer_range_supersedes_an_older_one(view):
