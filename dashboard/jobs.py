@@ -31,6 +31,8 @@ from .cluster.stuck import free_stuck_workers_later
 
 log = logging.getLogger(__name__)
 
+CLOSED = "The session closed."
+
 
 class JobError(Exception):
     """A job cannot run or failed; the message is a sentence meant for the user."""
@@ -307,6 +309,7 @@ class JobRunner(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._running: dict[str, _Running] = {}
+        self._closed = False
 
     def running(self, kind: str) -> Job | None:
         entry = self._running.get(kind)
@@ -328,6 +331,9 @@ class JobRunner(param.Parameterized):
             remember=remember))
 
     async def _run(self, job: Job, work, *, cache_key, report, explain, remember) -> Job:
+        if self._closed:  # asked for after the page went (a watcher, a pending callback)
+            job.update(status="cancelled", error=CLOSED)
+            return job
         await self._cancel(job.kind, reason="Replaced by a newer run.")
         job.update(started=dt.datetime.now())
         if remember:
@@ -412,9 +418,11 @@ class JobRunner(param.Parameterized):
         return True
 
     async def close(self) -> None:
-        """The session ended: cancel all of its jobs and release their futures."""
+        """The session ended: cancel all of its jobs and release their futures; refuse
+        any asked for later."""
+        self._closed = True
         for kind in list(self._running):
-            await self.cancel(kind, reason="The session closed.")
+            await self.cancel(kind, reason=CLOSED)
 
     def _remember(self, job: Job) -> None:
         on_loop(job.home, self._add_to_history, job)

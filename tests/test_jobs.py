@@ -73,6 +73,22 @@ async def test_cancels_and_closes_of_many_sessions_leave_the_others_working(mana
         assert (job.status, job.result) == ("done", 1400 + round_), job.error
 
 
+async def test_work_asked_for_after_the_session_closed_never_reaches_the_cluster(manager):
+    """A closed tab's watchers and pending callbacks may still ask for work (filling a
+    filter's choices after the page went): it is refused, not run for minutes."""
+    runner = JobRunner(manager=manager)
+    await runner.close()
+    asked = []
+
+    async def work(ctx):
+        asked.append(ctx)
+        return await ctx.compute(delayed(sum)([1, 2]))
+
+    job = await runner.run(Job(kind="choices"), work)
+    assert (job.status, job.error) == ("cancelled", "The session closed.")
+    assert asked == []
+
+
 async def poison(client: Client) -> bool:
     """Cancel plain ``client.gather`` calls at each early moment until one leaves the
     client unable to gather (distributed's own behaviour); True once it is."""
