@@ -322,6 +322,9 @@ class ModelSearchView(Viewer):
         loop = asyncio.get_running_loop()
         wait = self._shown_at + 1 / setting("updates-per-second", 4) - loop.time()
         if results.complete or wait <= 0:
+            if self._redraw is not None:  # late (a busy loop): this draw replaces it
+                self._redraw.cancel()
+                self._redraw = None
             self._shown_at = loop.time()
             self.param.trigger("results")
         elif self._redraw is None:  # the fits that land meanwhile show together
