@@ -55,11 +55,7 @@ class SchedulerProcess(ProcessInterface):
             "--host", self.host, "--port", "0", "--scheduler-file", scheduler_file,
             "--dashboard-address", self.dashboard_address,
             "--preload", "dashboard.cluster.ends_with_app",
-            env={**os.environ, **inherited_config()},
-            # Out of the app's process group: a Ctrl-C (or a service manager's SIGTERM)
-            # stops the app, which then closes its cluster. Had the scheduler died with
-            # it, the app's shutdown would wait on a scheduler that is gone.
-            start_new_session=True)
+            env={**os.environ, **inherited_config()})
         try:
             self.address = await self._address(scheduler_file)
         except BaseException:
