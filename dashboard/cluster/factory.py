@@ -1,17 +1,12 @@
-"""Build the cluster object the app owns: an embedded cluster or a configured factory."""
+"""Build the cluster object the app owns: an embedded LocalCluster or a configured factory."""
 from __future__ import annotations
 
 import importlib
-import inspect
-import sys
 from typing import Any
 
 from distributed import LocalCluster
 
 from .. import config
-from .scheduler_process import embedded_cluster
-
-EMBEDDED_OPTIONS = set(inspect.signature(embedded_cluster).parameters)
 
 
 def factory_spec() -> dict[str, Any] | None:
@@ -27,7 +22,7 @@ def factory_spec() -> dict[str, Any] | None:
 
 
 def local_cluster_kwargs(**overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for the embedded cluster, from config plus overrides."""
+    """Keyword arguments for the embedded LocalCluster, from config plus overrides."""
     kwargs = {
         "n_workers": config.get("cluster.n-workers"),
         "threads_per_worker": config.get("cluster.threads-per-worker"),
@@ -49,12 +44,7 @@ def make_cluster(**overrides: Any):
     """
     spec = factory_spec()
     if spec is None:
-        kwargs = local_cluster_kwargs(**overrides)
-        # The scheduler in a process of its own (see scheduler_process), but for other
-        # LocalCluster options, and on Windows, where asyncio's child processes differ.
-        if sys.platform == "win32" or not set(kwargs) <= EMBEDDED_OPTIONS:
-            return LocalCluster(**kwargs)
-        return embedded_cluster(**kwargs)
+        return LocalCluster(**local_cluster_kwargs(**overrides))
     module = importlib.import_module(spec["module"])
     cls = getattr(module, spec["class"])
     return cls(*spec.get("args", []), **spec.get("kwargs", {}))

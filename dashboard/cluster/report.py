@@ -56,9 +56,9 @@ def use_bokeh_save() -> None:
     While ``panel serve`` (like ``bokeh serve``) runs an app's script it swaps
     ``bokeh.io``'s save and output_file for functions that only log "ignored". A
     module that first imports ``bokeh.plotting`` meanwhile (HoloViews does, in the
-    first session) keeps those for good. A scheduler in this process (a ``LocalCluster``:
-    on Windows, or from a factory) draws its report with ``bokeh.plotting.save``, which
-    then wrote nothing, and the report failed with FileNotFoundError on every run.
+    first session) keeps those for good. A scheduler in this process (the embedded
+    cluster) draws its report with ``bokeh.plotting.save``, which then wrote nothing,
+    and the report failed with FileNotFoundError on every run.
     """
     import bokeh.plotting
     from bokeh.io.output import output_file
@@ -69,10 +69,9 @@ def use_bokeh_save() -> None:
 def forget_closed_documents() -> None:
     """Drop Bokeh's references to documents already destroyed.
 
-    A scheduler in this process (a ``LocalCluster``: on Windows, or from a factory) draws
-    the report with Bokeh, whose ``curdoc()`` raises for ever once the document on top
-    of its patched stack is gone, which a session closed during an awaiting callback
-    leaves behind.
+    A scheduler in this process (the embedded cluster) draws the report with Bokeh,
+    whose ``curdoc()`` raises for ever once the document on top of its patched stack
+    is gone, which a session closed during an awaiting callback leaves behind.
     """
     from bokeh.io import doc
     doc._PATCHED_CURDOCS[:] = [ref for ref in doc._PATCHED_CURDOCS if ref() is not None]

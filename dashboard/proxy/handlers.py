@@ -128,8 +128,8 @@ class _WebSocketBase(_ProxyBase, WebSocketHandler):
 def relative_static(body: bytes, content_type: str) -> bytes:
     """A dashboard page's scripts named from its server's root made relative to the page.
 
-    A scheduler in the app's process (a ``LocalCluster``: on Windows, or from a factory)
-    renders its pages with the Bokeh extensions Panel registered there, and names Panel's script ``/static/…``:
+    A scheduler in the app's process (the embedded cluster) renders its pages with the
+    Bokeh extensions Panel registered there, and names Panel's script ``/static/…``:
     outside the proxy, and under ``--prefix`` outside the app (a 404). Every other
     resource of those pages is already relative (``static/js/bokeh.min.js``).
     """

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import dask.config
-import psutil
 import pytest
 
 from dashboard.cluster import ClusterManager, ClusterUnavailable
@@ -48,24 +46,6 @@ async def test_embedded_local_cluster_starts_computes_and_scales():
     finally:
         await manager.close()
     assert manager.cluster is None
-
-
-async def test_the_embedded_scheduler_runs_in_a_process_of_its_own_and_ends_with_the_app():
-    # Its dashboard (every pane users open) and its reports are drawn there, not in the
-    # web server's interpreter; settings made with dask.config.set still reach it.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        manager = ClusterManager(cluster_kwargs={"n_workers": 1})
-        await manager.start()
-    try:
-        client = await manager.get_client()
-        scheduler_pid = await client.run_on_scheduler(os.getpid)
-        assert scheduler_pid != os.getpid()
-        assert await client.run_on_scheduler(
-            lambda: dask.config.get("distributed.scheduler.allowed-failures")) == 0
-        assert await client.submit(sum, [1, 2, 3]) == 6
-    finally:
-        await manager.close()
-    assert not psutil.pid_exists(scheduler_pid)  # no process left behind
 
 
 async def test_workers_the_local_cluster_closes_after_a_restart_come_back():
