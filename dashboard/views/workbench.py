@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import panel as pn
 import param
@@ -22,6 +23,8 @@ from .query_guard import drop_unreadable_numbers, report_unparsed_values
 from .template import WorkbenchTemplate
 from .workspace import Workspace
 from . import carry_over, url
+
+log = logging.getLogger(__name__)
 
 TITLE = "Dask Workbench"
 GROUPBY_TAB = 1
@@ -96,6 +99,7 @@ class Workbench(Viewer):
         """The page is gone: its jobs stop, its keys and download links go."""
         downloads.withdraw(session)
         if not self.store.closed:
+            log.info("Session %s ended: its jobs are cancelled", session)
             asyncio.ensure_future(self.store.close())
 
     def _carry_over(self, event) -> None:

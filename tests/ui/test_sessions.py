@@ -18,6 +18,19 @@ def scheduler_tasks(address: str) -> int:
         return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
 
 
+def what_is_left(address: str) -> str:
+    """The scheduler's tasks by name and state, and which clients want them."""
+    def tasks(dask_scheduler):
+        from collections import Counter
+        from dask.utils import key_split
+        return (Counter((key_split(ts.key), ts.state) for ts in dask_scheduler.tasks.values()),
+                Counter(c.client_key for ts in dask_scheduler.tasks.values()
+                        for c in ts.who_wants or ()))
+    with Client(address, timeout=30) as client:
+        by_name, wanted_by = client.run_on_scheduler(tasks)
+    return f"tasks {dict(by_name.most_common(8))}; wanted by {dict(wanted_by)}"
+
+
 def start_a_long_group_by(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
@@ -44,8 +57,13 @@ def test_closing_tabs_leaves_no_work_on_the_cluster(serve, browser, tmp_path):
             closed = time.monotonic()
             page.close(run_before_unload=True)  # as a user closes the tab
             # Well before Bokeh's own session check (15 s at the earliest) would end it.
-            wait_until(lambda: scheduler_tasks(cluster.address) == 0, RELEASED_WITHIN,
-                       "the scheduler to drop the closed tab's tasks")
+            try:
+                wait_until(lambda: scheduler_tasks(cluster.address) == 0, RELEASED_WITHIN,
+                           "the scheduler to drop the closed tab's tasks")
+            except TimeoutError:  # what stayed, and what the app said, for the next person
+                print(f"\nleft on the scheduler: {what_is_left(cluster.address)}\n"
+                      f"app log (tail):\n{app.process.output()[-4000:]}")
+                raise
             print(f"\nclosed tab: its tasks left the scheduler in "
                   f"{time.monotonic() - closed:.1f} s")
             page.context.close()
