@@ -110,7 +110,7 @@ class ExploreView(Viewer):
         super().__init__(**params)
         self._ddf = self._source = None
         self._prepared = None  # the spec's columns (persisted when they fit) and extents
-        self.not_kept = ""  # why the columns are read from the source, when they would fit
+        self._not_kept = ""  # why the columns are read from the source, when they would fit
         self._refreshes = 0  # a newer refresh owns the view; older outcomes are dropped
         self._scheduled = False
         self._loads = 0
@@ -232,9 +232,9 @@ class ExploreView(Viewer):
     # -- running -----------------------------------------------------------
 
     def _persist(self, columns: int) -> bool:
-        """Whether to keep the columns in cluster memory; ``not_kept`` says why not when
+        """Whether to keep the columns in cluster memory; ``_not_kept`` says why not when
         this frame would fit but other sessions' kept columns take the room."""
-        self.not_kept = ""
+        self._not_kept = ""
         summary = self.store.summary
         rows = summary.rows_estimate if summary is not None else None
         memory = self.store.manager.memory_limit
@@ -243,7 +243,7 @@ class ExploreView(Viewer):
             return False  # unknown size: not kept (a cap fails closed)
         if not KEPT.hold(self, rows * columns * 8, memory,
                          config.get("explore.persist-total-fraction", 0.5)):
-            self.not_kept = "the cluster memory for kept columns is in use by other sessions"
+            self._not_kept = "the cluster memory for kept columns is in use by other sessions"
             return False
         return True
 
@@ -320,8 +320,8 @@ class ExploreView(Viewer):
             self._image_pipe.send(raster)
             self._hist_pipe.send(raster)
         in_view = f" · {raster.rows_in_view:,} in view with a {spec.hist}" if spec.hist else ""
-        cached = "kept on the cluster" if prepared.persisted else (
-            f"read from the source: {self.not_kept}" if self.not_kept else "read from the source")
+        why = f": {self._not_kept}" if self._not_kept else ""
+        cached = "kept on the cluster" if prepared.persisted else f"read from the source{why}"
         # The status changes with the picture, not before it.
         self.param.update(error="", loading=False, activity="", status=(
             f"{prepared.rows:,} rows drawn ({cached}){in_view}"))
