@@ -11,9 +11,9 @@ from panel.viewable import Viewer
 
 from .. import config
 from ..compute.groupby import (AGGREGATIONS, GroupBySpec, QueryError, default_sort,
-                               explain_failure, frequent_values, is_number_dtype,
-                               is_range_dtype, key_sample, plan_query, run_pandas, same_result,
-                               spec_from_settings, to_code, validate)
+                               explain_failure, frequent_values, is_range_dtype, key_sample,
+                               plan_query, run_pandas, same_result, spec_from_settings, to_code,
+                               validate)
 from ..datasets.errors import explain_read
 from ..jobs import Job
 from ..store import SessionStore

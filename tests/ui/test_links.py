@@ -51,13 +51,16 @@ def test_a_shared_link_restores_the_query_and_its_cached_result(proxied_app, bro
 
 
 def test_a_stale_link_gets_a_notice_and_defaults(proxied_app, page):
-    link = f"{proxied_app.url}?dataset=gone&tab=1&by={quote(json.dumps(['no_such_column']))}"
+    link = (f"{proxied_app.url}?dataset=gone&tab=1&by={quote(json.dumps(['no_such_column']))}"
+            f"&values={quote('[dep_delay')}")
     page.goto(link)
     notices = page.locator(".notyf")
     notices.get_by_text("This link's dataset setting dataset='gone' does not exist here").wait_for()
     notices.get_by_text("This link's group-by names column 'no_such_column'").wait_for()
     # The defaults are shown, and they run.
     page.locator(".groupby-code").get_by_text("df.groupby('origin').dep_delay.mean()").wait_for()
+    # A value no list can be read from is named once, by the tab that owns it.
+    expect(notices.filter(has_text="values='[dep_delay'")).to_have_count(1)
     page.locator(".choices__list--multiple .choices__item", has_text="origin").first.wait_for()
     page.get_by_role("button", name="Run", exact=True).click()
     page.locator(".groupby-figures").filter(has_text=re.compile("3 groups")).wait_for()
