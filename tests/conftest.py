@@ -204,9 +204,8 @@ class App:
         self.process.stop()
 
 
-@pytest.fixture(scope="session")
-def serve(tmp_path_factory):
-    """Factory: start a ``panel serve`` with the given options; all stopped at the end."""
+def serving(tmp_path_factory):
+    """Factory: start a ``panel serve`` with the given options; all stopped when done."""
     apps: list[App] = []
 
     def start(*serve_args, ready_path="app", **kwargs) -> App:
@@ -219,10 +218,16 @@ def serve(tmp_path_factory):
         app.stop()
 
 
+# A module's apps (and the clusters they embed) stop with its last test, so an idle
+# server never shares the machine with the next module's.
+serve = pytest.fixture(scope="module", name="serve")(serving)
+serve_for_session = pytest.fixture(scope="session", name="serve_for_session")(serving)
+
+
 @pytest.fixture(scope="session")
-def proxied_app(serve, process_cluster) -> App:
+def proxied_app(serve_for_session, process_cluster) -> App:
     """The app with the proxy plugin, on the separate-process cluster."""
-    app = serve(app_args=("--scheduler", process_cluster.address))
+    app = serve_for_session(app_args=("--scheduler", process_cluster.address))
     # The proxy answers once the app's process has connected to the scheduler.
     wait_until(lambda: http_status(f"{app.root}/dask/individual-plots.json") == 200, 60,
                "the proxied dashboard")

@@ -5,6 +5,7 @@ import importlib
 from typing import Any
 
 from distributed import LocalCluster
+from distributed.security import Security
 
 from .. import config
 
@@ -32,6 +33,12 @@ def local_cluster_kwargs(**overrides: Any) -> dict[str, Any]:
         "host": "127.0.0.1",
         "dashboard_address": "127.0.0.1:0",
     }
+    if config.hosted():
+        # Loopback is not private on a shared host: any local account could connect and
+        # run code as the server (run_on_scheduler). Hosted, the embedded cluster speaks
+        # TLS with a certificate made at start-up and known only to this process and its
+        # workers, so only the app's own client gets in.
+        kwargs["security"] = Security.temporary()
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return kwargs
 

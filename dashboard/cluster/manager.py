@@ -151,8 +151,11 @@ class ClusterManager(param.Parameterized):
                       config.get("connection.message-log-length")}
         try:
             with dask.config.set(log_length):
+                # The embedded cluster's own certificate when it has one; else dask's
+                # configured security (distributed.comm.tls.*) for a TLS scheduler.
                 client = await Client(self.scheduler_address, asynchronous=True,
-                                      timeout=timeout, set_as_default=False)
+                                      timeout=timeout, set_as_default=False,
+                                      security=getattr(self.cluster, "security", None))
         except (OSError, TimeoutError) as e:
             self.status = "disconnected"
             self.message = (f"Cannot reach the Dask scheduler at {self.scheduler_address} "

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import dask.config
 import pytest
+from distributed import Client
+from distributed.security import Security
 
 from dashboard.cluster import ClusterManager, ClusterUnavailable
 from dashboard.cluster.manager import dashboard_base
@@ -195,3 +198,26 @@ async def test_unreachable_scheduler_is_reported_then_reconnected(tmp_path):
 ])
 def test_dashboard_base(link, base):
     assert dashboard_base(link) == base
+
+
+async def test_a_hosted_embedded_cluster_lets_in_only_the_apps_own_client():
+    # On a shared host any local account can reach 127.0.0.1: without credentials it
+    # could run code as the server (run_on_scheduler). Hosted, the cluster speaks TLS.
+    with dask.config.set({"workbench.hosted": True}):
+        manager = ClusterManager(cluster_kwargs={"n_workers": 1})
+        try:
+            await manager.start()
+            assert manager.scheduler_address.startswith("tls://127.0.0.1:")
+            client = await manager.get_client()
+            assert await client.submit(sum, [1, 2, 3]) == 6  # the app's work runs
+            with pytest.raises((OSError, TimeoutError)):
+                async with Client(manager.scheduler_address.replace("tls://", "tcp://"),
+                                  asynchronous=True, timeout=3) as stranger:
+                    await stranger.run_on_scheduler(os.getpid)
+            # TLS with a certificate of one's own is refused too: only the app's is known.
+            with pytest.raises((OSError, TimeoutError)):
+                async with Client(manager.scheduler_address, asynchronous=True, timeout=3,
+                                  security=Security.temporary()) as stranger:
+                    await stranger.run_on_scheduler(os.getpid)
+        finally:
+            await manager.close()

@@ -147,6 +147,13 @@ def test_hosted_only_the_named_admins_may_resize_the_apps_own_cluster(serve, bro
     # Bob sees the new size, and still no controls.
     bob.locator(".cluster-summary").filter(has_text=re.compile(r"Workers 2 ")).wait_for()
     assert bob.get_by_role("button", name="Scale").count() == 0
+    # Hosted, the embedded scheduler speaks TLS (no local account can reach it without
+    # the app's certificate), and the work and the panes go on as before.
+    bob.get_by_text(re.compile(r"tls://127\.0\.0\.1:\d+")).first.wait_for()
+    stream = pane_frame(bob, "Task Stream")
+    wait_for_bokeh(stream)
+    run_workshop_query(bob)
+    wait_for_task_rects(stream, "read_parquet-fused", 1)
     bob.context.close()
     ada.context.close()
 
