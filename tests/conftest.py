@@ -114,11 +114,16 @@ def artifacts() -> Path:
 class ProcessCluster:
     """``dask scheduler`` and ``dask worker`` as separate processes on 127.0.0.1."""
 
-    def __init__(self, logdir: Path, n_workers: int = 2, port: int | None = None):
+    def __init__(self, logdir: Path, n_workers: int = 2, port: int | None = None,
+                 tls: dict[str, Path] | None = None):
         self.logdir = logdir
         self.port = port or free_port()
         self.dashboard_port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
+        # tls: {"ca": ..., "cert": ..., "key": ...} files: the cluster then speaks TLS only.
+        self.tls_args = [] if tls is None else [
+            "--tls-ca-file", str(tls["ca"]), "--tls-cert", str(tls["cert"]),
+            "--tls-key", str(tls["key"])]
+        self.address = f"{'tls' if tls else 'tcp'}://127.0.0.1:{self.port}"
         self.dashboard_url = f"http://127.0.0.1:{self.dashboard_port}"
         self.n_workers = n_workers
         self.scheduler: Process | None = None
@@ -127,7 +132,8 @@ class ProcessCluster:
     def start_scheduler(self) -> None:
         self.scheduler = Process(
             [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(self.port), "--dashboard-address", f"127.0.0.1:{self.dashboard_port}"],
+             "--port", str(self.port), "--dashboard-address", f"127.0.0.1:{self.dashboard_port}",
+             *self.tls_args, *(["--protocol", "tls"] if self.tls_args else [])],
             self.logdir / f"scheduler-{self.port}.log")
         wait_until(lambda: http_status(f"{self.dashboard_url}/health") == 200, 60,
                    "the dask scheduler")
@@ -137,7 +143,7 @@ class ProcessCluster:
             self.workers.append(Process(
                 [sys.executable, "-m", "distributed.cli.dask_worker", self.address,
                  "--nthreads", "1", "--memory-limit", "2GiB", "--host", "127.0.0.1",
-                 "--name", f"worker-{i}", "--no-dashboard"],
+                 "--name", f"worker-{i}", "--no-dashboard", *self.tls_args],
                 self.logdir / f"worker-{self.port}-{i}.log"))
 
     def wait_for_workers(self, n: int | None = None) -> None:

@@ -161,6 +161,15 @@ class ClusterManager(param.Parameterized):
             self.message = (f"Cannot reach the Dask scheduler at {self.scheduler_address} "
                             f"({type(e).__name__}). Retrying…")
             return
+        except TypeError as e:
+            if "TLS" not in str(e):
+                raise
+            # distributed says this when a tls:// address meets no TLS settings.
+            self.status = "disconnected"
+            self.message = (f"The Dask scheduler at {self.scheduler_address} requires TLS: "
+                            "set distributed.comm.tls.ca-file, .client.cert and .client.key "
+                            "in dask's config. Retrying…")
+            return
         self.client = client
         await self._refresh()
 

@@ -221,3 +221,38 @@ async def test_a_hosted_embedded_cluster_lets_in_only_the_apps_own_client():
                     await stranger.run_on_scheduler(os.getpid)
         finally:
             await manager.close()
+
+
+async def test_a_scheduler_that_requires_tls_is_reached_with_dasks_tls_settings(tmp_path):
+    # A team's scheduler with TLS (issue 18): the app connects with the certificate the
+    # README says to set, distributed.comm.tls.*, as any dask client does.
+    credentials = Security.temporary()
+    files = {"ca": credentials.tls_ca_file, "cert": credentials.tls_client_cert,
+             "key": credentials.tls_client_key}
+    for name, pem in files.items():
+        (tmp_path / f"{name}.pem").write_text(pem)
+    tls = {name: tmp_path / f"{name}.pem" for name in files}
+    cluster = await asyncio.to_thread(ProcessCluster(tmp_path, n_workers=1, tls=tls).start)
+    try:
+        settings = {"distributed.comm.tls.ca-file": str(tls["ca"]),
+                    "distributed.comm.tls.client.cert": str(tls["cert"]),
+                    "distributed.comm.tls.client.key": str(tls["key"])}
+        with dask.config.set(settings):
+            manager = ClusterManager(address=cluster.address)
+            try:
+                await manager.start()
+                assert manager.status == "connected" and manager.n_workers == 1
+                client = await manager.get_client()
+                assert await client.submit(sum, [1, 2, 3]) == 6
+            finally:
+                await manager.close()
+        # Without those settings it is not reached, and the card says what to set.
+        manager = ClusterManager(address=cluster.address)
+        try:
+            await manager.start()
+            assert manager.status == "disconnected"
+            assert "distributed.comm.tls" in manager.message, manager.message
+        finally:
+            await manager.close()
+    finally:
+        await asyncio.to_thread(cluster.stop)
