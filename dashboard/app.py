@@ -3,33 +3,13 @@
 Options after ``--args``: ``--scheduler ADDRESS`` to use an existing cluster,
 ``--workers N``, ``--threads N``, ``--memory-limit 4GiB`` to size the embedded one.
 """
-import argparse
 import sys
 
-import dask.config
 import panel as pn
 
-from dashboard import config, diagnostics  # noqa: F401  (config registers the defaults)
+from dashboard import config, diagnostics, logins
 from dashboard.server import freeze_startup_objects
 from dashboard.views import Workbench
-
-
-def apply_args(argv: list[str]) -> None:
-    """Turn ``--args`` options into dask config, which the cluster manager reads."""
-    parser = argparse.ArgumentParser(prog="dashboard/app.py")
-    parser.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    parser.add_argument("--workers", type=int, help="workers of the embedded LocalCluster")
-    parser.add_argument("--threads", type=int, help="threads per worker")
-    parser.add_argument("--memory-limit", help="memory limit per worker, e.g. 4GiB")
-    args, _ = parser.parse_known_args(argv)
-    settings = {
-        "workbench.scheduler-address": args.scheduler,
-        "workbench.cluster.n-workers": args.workers,
-        "workbench.cluster.threads-per-worker": args.threads,
-        "workbench.cluster.memory-limit": args.memory_limit,
-    }
-    dask.config.set({k: v for k, v in settings.items() if v is not None})
-
 
 pn.extension(
     "tabulator", "gridstack", inline=True, notifications=True,
@@ -37,7 +17,8 @@ pn.extension(
     disconnect_notification=("Lost the connection to the Workbench server. Reload the "
                              "page to reconnect: your selections are kept in its address."),
 )
-apply_args(sys.argv[1:])
+config.apply_serve_args(sys.argv[1:])  # Bokeh gives the app its --args as argv
 freeze_startup_objects()
 diagnostics.start_loop_lag_sampler()  # off unless workbench.diagnostics.loop-lag-file
-Workbench().servable()
+# A login a logout ended gets no app, only the way back to the login form.
+(Workbench() if logins.page_allowed() else logins.ended_page()).servable()

@@ -1,6 +1,7 @@
 """Configuration: defaults in ``workbench.yaml`` merged into ``dask.config``."""
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -43,3 +44,27 @@ def data_dir() -> Path:
 def hosted() -> bool:
     """Whether the app is shared with a team (stricter defaults)."""
     return bool(get("hosted"))
+
+
+def apply_serve_args(argv: list[str]) -> None:
+    """Turn the app's ``--args`` options (``--scheduler ADDRESS``, ``--workers N``,
+    ``--threads N``, ``--memory-limit 4GiB``) into dask config, which the cluster
+    manager reads."""
+    parser = argparse.ArgumentParser(prog="dashboard/app.py", allow_abbrev=False)
+    parser.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    parser.add_argument("--workers", type=int, help="workers of the embedded LocalCluster")
+    parser.add_argument("--threads", type=int, help="threads per worker")
+    parser.add_argument("--memory-limit", help="memory limit per worker, e.g. 4GiB")
+    args, _ = parser.parse_known_args(argv)
+    settings = {
+        "workbench.scheduler-address": args.scheduler,
+        "workbench.cluster.n-workers": args.workers,
+        "workbench.cluster.threads-per-worker": args.threads,
+        "workbench.cluster.memory-limit": args.memory_limit,
+    }
+    dask.config.set({k: v for k, v in settings.items() if v is not None})
+
+
+def app_args_of(command_line: list[str]) -> list[str]:
+    """The options after ``--args`` on a ``panel serve`` command line."""
+    return command_line[command_line.index("--args") + 1:] if "--args" in command_line else []

@@ -18,6 +18,8 @@ from bokeh.server.views.auth_request_handler import AuthRequestHandler
 from cachetools import TTLCache
 from tornado.web import HTTPError, authenticated
 
+from .logins import LiveLoginMixin
+
 ROUTE = "download"
 SLICE_ROWS = 100_000  # rows written per slice: the loop is free between slices
 _OFFERS: TTLCache = TTLCache(maxsize=1000, ttl=3600)
@@ -52,7 +54,7 @@ def withdraw(session: str) -> None:
             _OFFERS.pop(token, None)
 
 
-class DownloadHandler(AuthRequestHandler):
+class DownloadHandler(LiveLoginMixin, AuthRequestHandler):
     """GET ``<prefix>/download/<token>``: the offered result as CSV, streamed."""
 
     SUPPORTED_METHODS = ("GET",)

@@ -5,7 +5,8 @@ ones went through at about 1,450 a second, and the right one worked straight
 after. Here a client (its address) that failed ``login.free-attempts`` times in a
 row waits 1, 2, 4… seconds (at most ``login.max-wait``) before a password of its
 is checked again, right or wrong; a success clears its count. The login cookies
-get ``SameSite=Lax``, and ``Secure`` when the page came over HTTPS.
+get ``SameSite=Lax``, and ``Secure`` when the page came over HTTPS. The form carries
+Tornado's CSRF token: a form posted from another site is refused (403).
 
 The plugin mounts this handler on Panel's login route when basic auth is on; its
 routes come before the auth provider's, so Tornado picks this one.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 
 import tornado.escape
@@ -23,7 +25,7 @@ from panel.config import config as panel_config
 from panel.io.state import state
 from panel.util import base64url_encode
 
-from . import config
+from . import config, logins
 
 # Clients with failures, forgotten an hour after their last one (bounded: an attacker
 # with many addresses cannot grow it without end).
@@ -50,11 +52,21 @@ def succeeded(client: str) -> None:
 
 
 class LimitedLoginHandler(BasicLoginHandler):
-    """Panel's ``BasicLoginHandler``, refusing a client in its backoff unchecked."""
+    """Panel's ``BasicLoginHandler``, refusing a client in its backoff unchecked, and a
+    form not sent from its own page (login CSRF)."""
 
     logged_in = False
 
+    def write(self, chunk):
+        if isinstance(chunk, str) and "<form" in chunk:
+            # Panel's form carries no CSRF token: a page elsewhere could post it, logging
+            # the visitor in as the attacker. Tornado's token goes in (and its cookie).
+            chunk = re.sub(r"(<form\b[^>]*>)", lambda m: m.group(1) + self.xsrf_form_html(),
+                           chunk, count=1)
+        super().write(chunk)
+
     def post(self):
+        self.check_xsrf_cookie()  # 403 unless the form came from our own login page
         client = self.request.remote_ip
         wait = wait_for(client)
         if wait > 0:
@@ -83,11 +95,15 @@ class LimitedLoginHandler(BasicLoginHandler):
         if state.encryption:
             id_token = state.encryption.encrypt(id_token.encode("utf-8"))
         self.set_secure_cookie("id_token", id_token, **flags)
+        self.set_secure_cookie(logins.COOKIE, logins.new_login(), **flags)
 
 
-def login_routes(login_endpoint: str = "/login", basic_auth=None) -> list[tuple]:
-    """The limited login on Panel's login route, when password login is on
-    (``basic_auth`` as given to ``pn.serve``, else ``--basic-auth``)."""
+def login_routes(login_endpoint: str = "/login", basic_auth=None,
+                 logout_endpoint: str = "/logout") -> list[tuple]:
+    """The limited login on Panel's login route and a logout that ends the login, when
+    password login is on (``basic_auth`` as given to ``pn.serve``, else
+    ``--basic-auth``); the app then accepts only logins not ended (see logins)."""
     if not (basic_auth or panel_config.basic_auth):
         return []
-    return [(login_endpoint, LimitedLoginHandler)]
+    logins.LOGIN_ENDPOINT, logins.PASSWORD_LOGIN = login_endpoint, True
+    return [(login_endpoint, LimitedLoginHandler), (logout_endpoint, logins.EndingLogoutHandler)]

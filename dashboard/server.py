@@ -7,6 +7,7 @@ from typing import Any
 import panel as pn
 
 from .cluster import ClusterManager
+from . import logins
 from .login_limit import login_routes
 from .login_redirect import use_prefix_for_login
 from .proxy import mount_routes
@@ -35,11 +36,14 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
     Keyword arguments go to ``pn.serve`` (``port``, ``prefix``, ``basic_auth``,
     ``threaded``, ``show``...).
     """
-    routes = mount_routes(manager) + login_routes(kwargs.get("login_endpoint") or "/login",
-                                                  kwargs.get("basic_auth"))
+    routes = mount_routes(manager) + login_routes(
+        kwargs.get("login_endpoint") or "/login", kwargs.get("basic_auth"),
+        kwargs.get("logout_endpoint") or "/logout")
 
     def app():
         pn.extension(inline=True, notifications=True)
+        if not logins.page_allowed():  # a login a logout ended: the way back only
+            return logins.ended_page()
         return Workbench(**({"manager": manager} if manager else {})).template()
 
     kwargs.setdefault("show", False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,24 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
             last_error = e
         time.sleep(interval)
     raise TimeoutError(f"Timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def csrf_field(html: str) -> dict[str, str]:
+    """The login form's CSRF field, as a browser posts it back."""
+    match = re.search(r'name="_xsrf" value="([^"]+)"', html)
+    assert match, "the login form has no CSRF field"
+    return {"_xsrf": match.group(1)}
+
+
+def login_form(root: str) -> tuple[dict[str, str], str]:
+    """What opening ``<root>/login`` gives a browser: the form's CSRF field, and the
+    Cookie header that must come back with it."""
+    with urllib.request.urlopen(f"{root}/login", timeout=30) as response:
+        html = response.read().decode()
+        jar = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+    return csrf_field(html), f"_xsrf={jar['_xsrf'].value}"
 
 
 def http_status(url: str, timeout: float = 5, headers: dict | None = None) -> int:

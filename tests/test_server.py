@@ -9,7 +9,7 @@ from http.cookiejar import CookieJar
 
 import psutil
 
-from tests.conftest import Process, free_port, http_status, wait_until
+from tests.conftest import Process, csrf_field, free_port, http_status, wait_until
 
 
 def script_serve(tmp_path, address: str, port: int, **options) -> Process:
@@ -66,7 +66,9 @@ def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster, tmp_pa
         urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
 
     def post_login(password: str) -> str:
-        data = urllib.parse.urlencode({"username": "ana", "password": password}).encode()
+        with opener.open(f"{root}/login", timeout=10) as form:  # the form, and its cookie
+            csrf = csrf_field(form.read().decode())
+        data = urllib.parse.urlencode({**csrf, "username": "ana", "password": password}).encode()
         try:
             opener.open(f"{root}/login", data=data, timeout=10)
         except urllib.error.HTTPError as e:

@@ -23,6 +23,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_
 
 from .. import config
 from ..cluster import ClusterManager
+from ..logins import LiveLoginMixin
 from .allowlist import http_allowed, websocket_allowed
 from .eventstream import EventstreamFanout
 
@@ -37,7 +38,7 @@ _MAX_WS_MESSAGE = 20 * 1024 * 1024  # Bokeh's own default
 _OPEN: Counter = Counter()
 
 
-class _ProxyBase(AuthRequestHandler):
+class _ProxyBase(LiveLoginMixin, AuthRequestHandler):
     def initialize(self, manager: ClusterManager) -> None:
         self.manager = manager
 

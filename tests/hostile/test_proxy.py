@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+from urllib.parse import urlencode
 
 import pytest
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketError
 
-from tests.conftest import http_status, wait_until
+from tests.conftest import http_status, login_form, wait_until
 from tests.hostile.conftest import tally
 from tests.proxy.test_proxy_server import (REFUSED, TIMEOUT, FakeDashboard, login, read_events,
                                            request, ws_connect)
@@ -137,9 +138,12 @@ async def _ws_refused(port: int, path: str, cookie: str | None) -> bool:
 async def test_with_basic_auth_every_route_refuses_anonymous_and_forged_clients(
         guarded_app, recorder):
     port = guarded_app.port
+    csrf, cookie = await asyncio.to_thread(login_form, f"http://127.0.0.1:{port}")
     bad_password = await asyncio.to_thread(
-        request, port, "/login", "POST", {"Content-Type": "application/x-www-form-urlencoded"},
-        "username=alice&password=wrong")
+        request, port, "/login", "POST",
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        urlencode({**csrf, "username": "alice", "password": "wrong"}))
+    assert bad_password[0] == 302  # taken, and refused
     assert bad_password[1].get_all("Set-Cookie") is None  # no cookie for a wrong password
     recorder.seen.clear()
     failures, tried = [], 0

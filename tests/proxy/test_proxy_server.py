@@ -21,7 +21,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.web import Application, RequestHandler
 from tornado.websocket import WebSocketError, websocket_connect
 
-from tests.conftest import free_port, http_status, wait_until
+from tests.conftest import free_port, http_status, login_form, wait_until
 
 TIMEOUT = 15  # seconds for any single network wait
 FORWARD_NEVER = ("cookie", "authorization", "origin")
@@ -343,9 +343,11 @@ async def test_websocket_refused_off_the_allowlist(proxied_app, path):
 
 def login(app, user: str = "alice") -> str:
     """Log in through Panel's BasicLoginHandler; return the Cookie header to send."""
+    csrf, cookie = login_form(f"http://127.0.0.1:{app.port}")
     status, headers, _ = request(
-        app.port, "/login", "POST", {"Content-Type": "application/x-www-form-urlencoded"},
-        urlencode({"username": user, "password": "s3cret"}))
+        app.port, "/login", "POST",
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        urlencode({**csrf, "username": user, "password": "s3cret"}))
     assert status == 302, status
     jar = SimpleCookie()
     for header in headers.get_all("Set-Cookie") or []:
@@ -420,10 +422,13 @@ def test_failed_logins_back_off_and_the_login_cookie_is_same_site(serve):
     # wait 1, 2, 4... s; meanwhile no password is checked, not even the right one.
     app = serve("--basic-auth", "s3cret", "--cookie-secret", "y" * 32, ready_path="login")
 
+    csrf, cookie = login_form(f"http://127.0.0.1:{app.port}")
+
     def attempt(password: str) -> tuple[str, list[str]]:
         status, headers, _ = request(
-            app.port, "/login", "POST", {"Content-Type": "application/x-www-form-urlencoded"},
-            urlencode({"username": "alice", "password": password}))
+            app.port, "/login", "POST",
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+            urlencode({**csrf, "username": "alice", "password": password}))
         assert status == 302, status
         return unquote_plus(headers["Location"]), headers.get_all("Set-Cookie") or []
 
@@ -442,3 +447,23 @@ def test_failed_logins_back_off_and_the_login_cookie_is_same_site(serve):
     # A success clears the count: one wrong password is told as such again.
     where, _ = attempt("wrong")
     assert "Invalid username or password" in where
+
+
+def test_a_login_form_posted_from_another_site_is_refused(serve):
+    # Login CSRF: a page elsewhere posting the form (with the attacker's password)
+    # would log the visitor in as the attacker. Only our own page's form is taken.
+    app = serve("--basic-auth", "s3cret", "--cookie-secret", "z" * 32, ready_path="login")
+    form = {"username": "mallory", "password": "s3cret"}
+    csrf, cookie = login_form(f"http://127.0.0.1:{app.port}")
+    for headers, fields in (({}, form),  # no token at all
+                            ({}, {**csrf, **form}),  # a token, but not the visitor's cookie
+                            ({"Cookie": "_xsrf=2|forged|0|0"}, {**csrf, **form})):
+        status, answer, _ = request(
+            app.port, "/login", "POST",
+            {"Content-Type": "application/x-www-form-urlencoded", **headers}, urlencode(fields))
+        assert status == 403 and not answer.get_all("Set-Cookie"), (headers, status)
+    status, answer, _ = request(
+        app.port, "/login", "POST",
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        urlencode({**csrf, **form}))
+    assert status == 302 and any(c.startswith("user=") for c in answer.get_all("Set-Cookie"))

@@ -200,3 +200,38 @@ def test_signed_session_ids_refuse_a_made_up_session(serve, page, process_cluste
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
     forged = page.request.get(f"{app.url}?bokeh-session-id=ana-guessed-this-one")
     assert forged.status == 403 and "groupby" not in forged.text()
+
+
+def test_a_login_copied_before_logout_opens_nothing_after(serve, browser, process_cluster):
+    # Panel's logout only asked the browser to forget its cookie: a copy taken before
+    # kept opening the app, the panes and the downloads for a day (issue 18).
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "o" * 32, prefix="team/wb",
+                app_args=("--scheduler", process_cluster.address), env=HOSTED,
+                ready_path="login")
+    ana = logged_in_page(browser, app.url, "ana")
+    run_workshop_query(ana)
+    download = ana.evaluate("h => new URL(h, location.href).href",
+                            ana.get_by_role("button", name="Download CSV").get_attribute("href"))
+    pane = f"{app.root}/dask/individual-plots.json"
+    copy = browser.new_context()
+    copy.add_cookies(ana.context.cookies())
+
+    def opens(url: str) -> bool:
+        answer = copy.request.get(url, max_redirects=0)
+        return answer.status == 200 and "password" not in answer.text()
+    assert opens(app.url) and opens(pane) and opens(download)  # the copy works, for now
+
+    ana.goto(f"{app.root}/logout")
+    ana.goto(app.url)
+    ana.locator("input[name=password]").wait_for()  # Ana is asked to log in again
+    for url in (pane, download):
+        assert not opens(url), f"{url} still opens with a login ended by its logout"
+    page = copy.new_page()
+    page.goto(app.url)
+    page.locator("input[name=password]").wait_for()  # the copy gets the login form
+    assert page.locator(".groupby-code, iframe").count() == 0
+    # Logging in again works, for Ana and for anyone.
+    log_in(page, "ana", PASSWORD)
+    page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
+    for context in (ana.context, copy):
+        context.close()
