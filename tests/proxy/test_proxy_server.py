@@ -14,6 +14,7 @@ import time
 from http.cookies import SimpleCookie
 from urllib.parse import unquote_plus, urlencode
 
+import psutil
 import pytest
 from bokeh.util.token import get_token_payload
 from distributed import Client
@@ -467,3 +468,15 @@ def test_a_login_form_posted_from_another_site_is_refused(serve):
         {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
         urlencode({**csrf, **form}))
     assert status == 302 and any(c.startswith("user=") for c in answer.get_all("Set-Cookie"))
+
+
+def test_a_pane_asked_for_before_any_page_reaches_the_given_scheduler(serve, process_cluster):
+    # The panes' proxy read the app's --args only once a first page ran the app: a pane
+    # asked for before (a reloaded pane, a bookmarked one) started a LocalCluster of its
+    # own in the server, which never answered as the given scheduler's dashboard.
+    app = serve(app_args=("--scheduler", process_cluster.address),
+                ready_path="static/extensions/panel/css/loading.css")
+    wait_until(lambda: http_status(f"{app.root}/dask/individual-plots.json") == 200, 60,
+               "the proxied dashboard, before any page")
+    server = psutil.Process(app.process.proc.pid)
+    assert server.children(recursive=True) == []  # no cluster (no workers) of its own
