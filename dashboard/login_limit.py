@@ -5,7 +5,8 @@ ones went through at about 1,450 a second, and the right one worked straight
 after. Here a client (its address) that failed ``login.free-attempts`` times in a
 row waits 1, 2, 4… seconds (at most ``login.max-wait``) before a password of its
 is checked again, right or wrong; a success clears its count. The login cookies
-get ``SameSite=Lax``, and ``Secure`` when the page came over HTTPS. The form carries
+get ``SameSite=Lax``, ``Secure`` when the page came over HTTPS, and the app's prefix
+as their path. The form carries
 Tornado's CSRF token: a form posted from another site is refused (403).
 
 The plugin mounts this handler on Panel's login route when basic auth is on; its
@@ -87,7 +88,7 @@ class LimitedLoginHandler(BasicLoginHandler):
             return super().set_current_user(user)
         self.logged_in = True
         flags = dict(expires_days=panel_config.oauth_expiry, httponly=True,
-                     path=panel_config.cookie_path, samesite="Lax",
+                     path=logins.cookie_path(), samesite="Lax",
                      secure=self.request.protocol == "https")
         self.clear_cookie("is_guest")
         self.set_secure_cookie("user", user, **flags)

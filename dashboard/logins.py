@@ -39,6 +39,13 @@ def _file() -> Path:
     return config.data_dir() / "ended-logins"
 
 
+def cookie_path() -> str:
+    """Where the login cookies apply: Panel's ``--cookie-path`` if given, else the app's
+    prefix (``/team/wb/``), so other apps on the same host never receive them."""
+    configured = panel_config.cookie_path
+    return configured if configured not in (None, "", "/") else pn.state.base_url
+
+
 def lifetime() -> float:
     """Seconds a login cookie stays valid."""
     return float(panel_config.oauth_expiry) * 86400
@@ -141,5 +148,6 @@ class EndingLogoutHandler(LogoutHandler):
             if signed and panel_config.cookie_secret else None
         if login is not None:
             end(login.decode("ascii", "replace"))
-        self.clear_cookie(COOKIE, path=panel_config.cookie_path)
+        for name in ("user", "id_token", COOKIE):  # Panel clears its own at "/" only
+            self.clear_cookie(name, path=cookie_path())
         super().get()

@@ -210,6 +210,9 @@ def test_a_login_copied_before_logout_opens_nothing_after(serve, browser, proces
                 ready_path="login")
     ana = logged_in_page(browser, app.url, "ana")
     run_workshop_query(ana)
+    # The login cookies go to this app only, under its prefix.
+    paths = {c["name"]: c["path"] for c in ana.context.cookies()}
+    assert paths["user"] == paths["id_token"] == "/team/wb/", paths
     download = ana.evaluate("h => new URL(h, location.href).href",
                             ana.get_by_role("button", name="Download CSV").get_attribute("href"))
     pane = f"{app.root}/dask/individual-plots.json"
