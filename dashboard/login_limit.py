@@ -6,8 +6,8 @@ after. Here a client (its address) that failed ``login.free-attempts`` times in 
 row waits 1, 2, 4… seconds (at most ``login.max-wait``) before a password of its
 is checked again, right or wrong; a success clears its count. The login cookies
 get ``SameSite=Lax``, ``Secure`` when the page came over HTTPS, and the app's prefix
-as their path. The form carries
-Tornado's CSRF token: a form posted from another site is refused (403).
+as their path. The form carries Tornado's CSRF token: a form posted from another
+site is refused (403).
 
 The plugin mounts this handler on Panel's login route when basic auth is on; its
 routes come before the auth provider's, so Tornado picks this one.

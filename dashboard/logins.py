@@ -62,8 +62,10 @@ def end(login: str) -> None:
         _ended[login] = expires
         path = _file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="ascii") as f:  # one short line: an atomic append
-            f.write(f"{login} {expires:.0f}\n")
+        # One short write: an atomic append. The leading newline ends a line a crash
+        # may have cut short, which would otherwise swallow this one.
+        with open(path, "a", encoding="ascii") as f:
+            f.write(f"\n{login} {expires:.0f}\n")
 
 
 def _refresh() -> None:
@@ -75,29 +77,37 @@ def _refresh() -> None:
         return
     if _read == (stat.st_mtime, stat.st_size):
         return
-    now = time.time()
+    now, ended = time.time(), {}
     with open(_file(), encoding="ascii", errors="replace") as f:
         for line in f:
             login, _, expires = line.partition(" ")
             try:
-                if float(expires) > now:
-                    _ended[login] = float(expires)
+                if float(expires) > now:  # an expired cookie opens nothing anyway
+                    ended[login] = float(expires)
             except ValueError:
                 continue  # a line cut short by a crash: the rest still count
+    _ended.clear()
+    _ended.update(ended)
     _read = (stat.st_mtime, stat.st_size)
+
+
+def login_of(signed: str | bytes | None) -> str | None:
+    """The login a signed ``wb_login`` cookie names; None if it is missing or forged."""
+    if not signed or not panel_config.cookie_secret:
+        return None
+    login = decode_signed_value(panel_config.cookie_secret, COOKIE, signed,
+                                max_age_days=panel_config.oauth_expiry)
+    return None if login is None else login.decode("ascii", "replace")
 
 
 def is_live(signed: str | bytes | None) -> bool:
     """Whether the signed ``wb_login`` cookie names a login that has not ended."""
-    if not signed or not panel_config.cookie_secret:
-        return False
-    login = decode_signed_value(panel_config.cookie_secret, COOKIE, signed,
-                                max_age_days=panel_config.oauth_expiry)
+    login = login_of(signed)
     if login is None:
         return False
     with _LOCK:
         _refresh()
-        return login.decode("ascii", "replace") not in _ended
+        return login not in _ended
 
 
 def page_allowed() -> bool:
@@ -142,12 +152,9 @@ class EndingLogoutHandler(LogoutHandler):
     """Panel's logout, which also ends the login for good (and forgets its cookie)."""
 
     def get(self):
-        signed = self.get_cookie(COOKIE)
-        login = decode_signed_value(panel_config.cookie_secret, COOKIE, signed,
-                                    max_age_days=panel_config.oauth_expiry) \
-            if signed and panel_config.cookie_secret else None
+        login = login_of(self.get_cookie(COOKIE))
         if login is not None:
-            end(login.decode("ascii", "replace"))
+            end(login)
         for name in ("user", "id_token", COOKIE):  # Panel clears its own at "/" only
             self.clear_cookie(name, path=cookie_path())
         super().get()
