@@ -106,6 +106,7 @@ class ModelSearchView(Viewer):
         self._preset: str | None = None  # a seed preset (PRESETS) waiting for its columns
         self._shown_at = 0.0  # loop time the results were last drawn
         self._redraw: asyncio.TimerHandle | None = None  # a redraw waiting its turn
+        self._drawn: tuple[int, bool] | None = None  # (fits done, complete) last drawn
         self.query_link = url.QueryLink(  # the tab's settings in the page's URL
             link.KEYS, "model search", lambda: link.state(self))
         self.param.watch(self.query_link.write, list(link.KEYS))
@@ -290,7 +291,7 @@ class ModelSearchView(Viewer):
         finally:
             self.busy = False
         if job.status == "done":
-            self.results = job.result
+            self.results = job.result  # drawn once more: the refit's held-out score
         elif job.status == "failed" and not self.question:
             self._fail(job.error)
         elif job.status == "cancelled" and self.job is job:
@@ -318,6 +319,7 @@ class ModelSearchView(Viewer):
         if self.results is not results:
             self._shown_at = asyncio.get_running_loop().time()
             self.results = results
+            self._drawn = (results.done, results.complete)
             return
         loop = asyncio.get_running_loop()
         wait = self._shown_at + 1 / setting("updates-per-second", 4) - loop.time()
@@ -325,16 +327,24 @@ class ModelSearchView(Viewer):
             if self._redraw is not None:  # late (a busy loop): this draw replaces it
                 self._redraw.cancel()
                 self._redraw = None
-            self._shown_at = loop.time()
-            self.param.trigger("results")
+            self._draw()
         elif self._redraw is None:  # the fits that land meanwhile show together
             self._redraw = loop.call_later(wait, self._redraw_now, results)
 
     def _redraw_now(self, results: SearchResults) -> None:
         self._redraw = None
         if self.results is results:  # not a newer run's
-            self._shown_at = asyncio.get_running_loop().time()
-            self.param.trigger("results")
+            self._draw()
+
+    def _draw(self) -> None:
+        """Redraw the fits as they land, unless none landed since the last draw (the end
+        of a search is reported more than once)."""
+        state = (self.results.done, self.results.complete)
+        if state == self._drawn:
+            return
+        self._drawn = state
+        self._shown_at = asyncio.get_running_loop().time()
+        self.param.trigger("results")
 
     def settings(self) -> dict:
         """Everything a run depends on, to restore it from the history."""
