@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from dask.base import tokenize
 from pandas.api import types as ptypes
 
 from .. import config
+from . import arrow_groupby
 from .duration import duration
 
 # What each aggregation needs of a column.
@@ -277,13 +279,25 @@ def default_sort(keys, dtypes: dict[str, str]) -> tuple[str, bool]:
     return "value", False
 
 
-def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None):
+def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None,
+          files: list[str] | None = None, source: str = "", threads: int = 1):
     """What the Run button computes, lazy: (the grouped result, the rows it read).
 
-    The row count shares the query's read tasks (same projection), so it costs
-    no second pass; for Parquet dask takes it from the file metadata. ``finish``
-    sorts and cuts the computed result.
+    On Arrow where it answers as pandas would (``arrow_groupby``): straight from
+    ``files`` (the dataset's Parquet files, ``source`` naming their version) in a few
+    reading tasks per thread, else from ``ddf``'s partitions. nunique and results split
+    over partitions use Dask's group-by. The row count shares the query's read tasks.
+    ``finish`` sorts and cuts the computed result.
     """
+    plan = arrow_groupby.plan_of(spec)
+    dtypes = ddf.dtypes.to_dict()
+    if not split_out and arrow_groupby.supported(plan, ddf.dtypes):
+        if files:
+            tasks = arrow_groupby.chunks_for(len(files), threads)
+            return arrow_groupby.from_files(files, plan, dtypes, tasks,
+                                            tokenize(source, files, plan))
+        projected = ddf[spec.columns]
+        return arrow_groupby.from_frame(projected, plan, dtypes), projected.shape[0]
     projected = ddf[spec.columns]
     return build(projected, spec, split_out), projected.shape[0]
 

@@ -42,6 +42,11 @@ class Dataset(param.Parameterized):
         """Exact rows when known without reading data (an option, file metadata)."""
         return None
 
+    def parquet_files(self) -> list[str] | None:
+        """Local Parquet files holding the frame's columns as they are, which a group-by
+        may read straight into Arrow (``compute.arrow_groupby``); None: use ``to_dask``."""
+        return None
+
     def cache_token(self) -> tuple:
         """What identifies this dataset's content: name, kind and option values."""
         return (self.kind, self.name, *((o, getattr(self, o)) for o in self.options))

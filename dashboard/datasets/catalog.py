@@ -206,6 +206,30 @@ class CatalogDataset(Dataset):
         except (DatasetError, OSError, ValueError):
             return None
 
+    def parquet_files(self) -> list[str] | None:
+        """Local Parquet read as it is (no read or storage options): its files. A folder of
+        partition folders (``year=2013/``), a URL or CSV: None."""
+        if self.format != "parquet" or self.read_options or self.storage_options:
+            return None
+        try:
+            location, checked = self._locate()  # hosted: confined again, now
+        except DatasetError:
+            return None
+        if not is_local(location) or "://" in location:
+            return None
+        if checked or has_glob(location):
+            files = checked or sorted(LocalFileSystem().glob(location))
+        elif os.path.isdir(location):
+            entries = sorted(os.scandir(location), key=lambda e: e.name)
+            if any(e.is_dir() for e in entries):
+                return None
+            # As pyarrow's discovery (dask's reader): no _metadata, _SUCCESS or dotfiles.
+            files = [e.path for e in entries if not e.name.startswith(("_", "."))]
+        else:
+            files = [location]
+        files = [f for f in files if os.path.isfile(f)]
+        return files or None
+
     def cache_token(self) -> tuple:
         """The entry's settings and, for local files, their sizes and modification times."""
         try:

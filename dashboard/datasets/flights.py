@@ -122,6 +122,14 @@ class FlightsDataset(Dataset):
         except OSError:
             return None
 
+    def parquet_files(self) -> list[str] | None:
+        if self.format != "parquet":
+            return None
+        try:
+            return sorted(str(p) for p in prepare()["parquet"].glob("*.parquet")) or None
+        except OSError:
+            return None
+
     def cache_token(self) -> tuple:
         """The options and the sizes and modification times of the files they read."""
         folder = CSV_DIR if self.format == "csv" else PARQUET_DIR

@@ -170,6 +170,8 @@ class GroupByView(Viewer):
             ddf = await asyncio.to_thread(dataset.to_dask)
             validate(spec, ddf.dtypes)
             split_out = await self._check_size(ddf, spec, confirmed)
+            files = await asyncio.to_thread(dataset.parquet_files)
+            source = tokenize(dataset.cache_token())
         except Exception as e:
             return self._fail(str(explain_read(e, dataset) or e))
         if split_out is None:
@@ -180,8 +182,9 @@ class GroupByView(Viewer):
         self.busy = True
         try:
             await self.store.jobs.run(
-                job, partial(run_query, ddf=ddf, spec=spec, split_out=split_out or None),
-                cache_key=tokenize(dataset.cache_token(), spec)
+                job, partial(run_query, ddf=ddf, spec=spec, split_out=split_out or None,
+                             files=files, source=source),
+                cache_key=tokenize(source, spec)
                 if use_cache and not self.report else None,
                 report=self.report,
                 explain=lambda e: str(explain_read(e, dataset) or explain_failure(e, spec)))

@@ -10,9 +10,18 @@ from ..jobs import JobContext
 
 
 async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
-                    split_out: int | bool | None = None) -> pd.DataFrame:
-    """The Run job: the query on the cluster, then sorted and cut here (one row a group)."""
-    result, rows = await ctx.compute(*query(ddf, spec, split_out))
+                    split_out: int | bool | None = None, files: list[str] | None = None,
+                    source: str = "") -> pd.DataFrame:
+    """The Run job: the query on the cluster, then sorted and cut here (one row a group).
+
+    ``files``: the dataset's Parquet files, read straight into Arrow (``source`` names
+    their version; see ``compute.groupby.query``).
+    """
+    # The client's own copy of the scheduler's identity: no call to the scheduler.
+    workers = ctx.client.scheduler_info().get("workers", {}).values()
+    threads = sum(w.get("nthreads", 1) for w in workers)
+    result, rows = await ctx.compute(*query(ddf, spec, split_out, files=files, source=source,
+                                            threads=threads))
     ctx.job.stats = {"rows": int(rows), "groups": len(result), "tasks": ctx.job.total}
     return finish(result, spec)
 
