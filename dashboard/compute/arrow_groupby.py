@@ -79,13 +79,27 @@ def _scalar(value, type_):
     return pa.scalar(value)
 
 
+def _kind(type_) -> str:
+    for kind, test in (("number", lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
+                       ("text", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+                       ("bool", pa.types.is_boolean), ("time", pa.types.is_timestamp)):
+        if test(type_):
+            return kind
+    return str(type_)
+
+
 def _value_set(values: list, type_) -> pa.Array:
-    """The chosen values in the column's type; one that type cannot hold matches no row."""
+    """The chosen values in the column's type. As pandas' ``isin``: a value of another
+    kind (text for numbers) or that the type cannot hold exactly (3.5 for integers)
+    matches no row."""
     kept = []
     for value in values:
         try:
-            kept.append(pa.array([value], type=type_))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            one = pa.array([value])
+            if _kind(one.type) == _kind(type_):
+                kept.append(one.cast(type_, safe=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+                ValueError, OverflowError):
             continue
     return pa.concat_arrays(kept) if kept else pa.array([], type=type_)
 
