@@ -15,6 +15,7 @@ need not have this package. The query travels as plain data (``plan``).
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import cloudpickle
@@ -33,6 +34,8 @@ _ARROW = {"sum": ("sum", pc.ScalarAggregateOptions(min_count=0)),  # pandas: emp
           "min": ("min", None), "max": ("max", None), "mean": ("mean", None),
           "m2": ("variance", pc.VarianceOptions(ddof=0))}  # times count: M2
 SPLIT_EVERY = 8  # partials combined per tree task
+BATCH_ROWS = 1_000_000  # rows of small files reduced at once (see read_partial)
+TASK_BYTES = 64 * 2**20  # of files, per reading task (see chunks_for)
 
 
 def plan_of(spec) -> dict:
@@ -133,7 +136,6 @@ def _keep(table: pa.Table, plan: dict):
 def _as_values(data, agg: str):
     """A value column as the aggregation reads it: NaN is missing (pandas' skipna), and
     integers averaged as floats (an int64 sum for a mean must not wrap)."""
-    data = _plain(data)
     if pa.types.is_floating(data.type) and pc.any(pc.is_nan(data)).as_py():
         data = pc.if_else(pc.is_nan(data), pa.scalar(None, data.type), data)
     if agg in ("mean", "var", "std") and pa.types.is_integer(data.type):
@@ -147,7 +149,9 @@ def partial(table: pa.Table, plan: dict) -> pd.DataFrame:
     mask = _keep(table, plan)
     if mask is not None:
         table = table.filter(mask)
-    columns = {k: _plain(table[k]) for k in keys}
+    # Dictionary keys are grouped as they are (on their codes); a result's few keys
+    # become text in pandas.
+    columns = {k: table[k] for k in keys}
     columns.update({v: _as_values(table[v], agg) for v in values})
     table = pa.table(columns)
     aggregations = [(v, *_ARROW[part]) for v in values for part in PARTS[agg]]
@@ -230,14 +234,19 @@ def _astype(series: pd.Series, dtype) -> pd.Series:
 
 # -- the graphs ------------------------------------------------------------------------
 
-def read_partial(paths: list[str], plan: dict) -> tuple[pd.DataFrame, int]:
-    """Files read into Arrow (the query's columns only), each reduced: (partial, rows read)."""
-    frames, rows = [], 0
-    for path in paths:
-        table = pq.read_table(path, columns=columns_of(plan), use_threads=False,
-                              use_pandas_metadata=False)
-        rows += table.num_rows
-        frames.append(partial(table, plan))
+def read_partial(paths: list[str], plan: dict,
+                 batch_rows: int = BATCH_ROWS) -> tuple[pd.DataFrame, int]:
+    """Files read into Arrow (the query's columns only) and reduced: (partial, rows read).
+    Small files are reduced together, up to ``batch_rows`` rows at a time: each reduction
+    has a fixed cost, and memory stays bounded whatever the files' sizes."""
+    frames, batch, rows = [], [], 0
+    for i, path in enumerate(paths):
+        batch.append(pq.ParquetFile(path).read(columns=columns_of(plan), use_threads=False))
+        if sum(t.num_rows for t in batch) >= batch_rows or i == len(paths) - 1:
+            table = pa.concat_tables(batch, promote_options="default")
+            rows += table.num_rows
+            frames.append(partial(table, plan))
+            batch = []
     return combine(frames, plan), rows
 
 
@@ -300,10 +309,11 @@ def finish_frame(frame: pd.DataFrame, plan: dict, dtypes: dict) -> pd.DataFrame:
     return finish(combine([frame], plan), plan, dtypes)
 
 
-def chunks_for(paths: int, threads: int) -> int:
-    """Reading tasks: a few per thread, so one slow file does not hold up the rest."""
-    return max(1, min(paths, 2 * max(threads, 1)))
-
+def chunks_for(sizes: list[int], threads: int) -> int:
+    """Reading tasks for files of these sizes (bytes): one per ``TASK_BYTES``, at most
+    two per thread (so one slow file does not hold up the rest). Small data is one
+    task: on a cluster each task costs milliseconds of its own."""
+    return max(1, min(len(sizes), 2 * max(threads, 1), math.ceil(sum(sizes) / TASK_BYTES)))
 
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

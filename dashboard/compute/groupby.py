@@ -8,6 +8,7 @@ user text anywhere.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -293,7 +294,7 @@ def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None,
     dtypes = ddf.dtypes.to_dict()
     if not split_out and arrow_groupby.supported(plan, ddf.dtypes):
         if files:
-            tasks = arrow_groupby.chunks_for(len(files), threads)
+            tasks = arrow_groupby.chunks_for([os.path.getsize(f) for f in files], threads)
             return arrow_groupby.from_files(files, plan, dtypes, tasks,
                                             tokenize(source, files, plan))
         projected = ddf[spec.columns]
