@@ -17,9 +17,9 @@ async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
     ``files``: the dataset's Parquet files, read straight into Arrow (``source`` names
     their version; see ``compute.groupby.query``).
     """
-    # The client's own copy of the scheduler's identity: no call to the scheduler.
-    workers = ctx.client.scheduler_info().get("workers", {}).values()
-    threads = sum(w.get("nthreads", 1) for w in workers)
+    # The client's own copy of the scheduler's identity (refreshed every few seconds):
+    # no call to the scheduler.
+    threads = ctx.client.scheduler_info().get("total_threads") or 1
     result, rows = await ctx.compute(*query(ddf, spec, split_out, files=files, source=source,
                                             threads=threads))
     ctx.job.stats = {"rows": int(rows), "groups": len(result), "tasks": ctx.job.total}

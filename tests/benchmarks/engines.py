@@ -3,9 +3,10 @@ Polars and pandas reading the same files (and raw Dask, for context).
 
 The files are written once from ``taxi_frame`` (the synthetic taxi dataset) into the
 data folder (``data/bench-taxi-<rows>.parquet``, git-ignored) and reused. The app reads
-them as a catalog dataset would. DuckDB is the anchor. One more Run, with the tab's
-own "Performance report" on and distributed's task stream, says where the cluster's
-time went; the report is saved beside the table.
+them as a catalog dataset would. DuckDB is the anchor. The Run's graph on one worker
+and on all (DuckDB on one thread and on all) gives the scaling. One more Run seen by
+distributed's task stream says where the cluster's time went, and one with the tab's own
+"Performance report" on saves the report beside the table.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import polars as pl
 from distributed import Client, get_task_stream
 
 from dashboard import config
+from dashboard.compute.groupby import GroupBySpec, query
 from dashboard.datasets import CatalogDataset
 from dashboard.datasets.flights import _write_atomically
 from dashboard.datasets.taxi import taxi_frame
@@ -48,8 +50,10 @@ def write_parquet(client: Client, rows: int, partition_rows: int) -> Path:
     return path
 
 
-def duckdb_query(path: Path) -> pd.Series:
+def duckdb_query(path: Path, threads: int | None = None) -> pd.Series:
     with duckdb.connect() as con:
+        if threads:
+            con.execute(f"SET threads TO {int(threads)}")
         frame = con.execute(f"SELECT {KEY}, avg({VALUE}) AS {VALUE} FROM "
                             f"read_parquet('{path}/*.parquet') GROUP BY {KEY}").df()
     return frame.set_index(KEY)[VALUE]
@@ -93,16 +97,35 @@ async def run(bench: Bench) -> list[Row | str]:
         results = await asyncio.to_thread(lambda: {
             "duckdb": duckdb_query(path), "polars": polars_query(path),
             "pandas": pandas_query(path), "dask": raw.compute(scheduler=client)})
-        # One more Run to see inside: the tab's performance report and the task stream.
-        view.report = True
+        # Scaling: the Run's own graph on one worker, then on all; DuckDB on 1 thread, then all.
+        ddf = await asyncio.to_thread(dd.read_parquet, path)
+        files = sorted(str(f) for f in path.glob("*.parquet"))
+        spec = GroupBySpec((KEY,), (VALUE,), "mean")
+        one = sorted(client.scheduler_info(n_workers=-1)["workers"])[0]
+
+        def graph(workers: list[str] | None, threads: int):
+            lazy = query(ddf, spec, files=files, source="scaling", threads=threads)
+            return client.compute(list(lazy), workers=workers, allow_other_workers=False,
+                                  sync=True)
+
+        scaling = await alternate(size.runs, {
+            "app-1": in_thread(graph, [one], 1),
+            "app-all": in_thread(graph, None, bench.threads),
+            "duckdb-1": in_thread(duckdb_query, path, 1),
+            "duckdb-all": in_thread(duckdb_query, path),
+        })
+        # Two more Runs to see inside: the task stream of a plain one (a report slows
+        # the Run it watches), then the tab's performance report.
         async with get_task_stream(bench.manager.client) as stream:
             job = await run_button(view)
+        view.report = True
+        reported = await run_button(view)
         view.report = False
     finally:
         await asyncio.to_thread(client.close)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = ARTIFACTS / "benchmarks-groupby-report.html"
-    report.write_text(job.report or "")
+    report.write_text(reported.report or "")
     anchor = median(times["duckdb"])
     rows_text = f"{size.engine_rows:,}-row taxi Parquet, {len(list(path.glob('*.parquet')))} files"
     correct = {name: same(app_result if name == "app" else results[name], results["duckdb"])
@@ -111,26 +134,37 @@ async def run(bench: Bench) -> list[Row | str]:
     profile = breakdown(stream.data, job.elapsed, bench.threads)
     out: list[Row | str] = [Row(
         "2", f"Group-by engine: the app's Run (`{view.job.title}`) on {rows_text}",
-        app, "s", "DuckDB, same files", anchor, goal="≤ 2× DuckDB", met=app <= 2 * anchor
-        and correct["app"],
+        app, "s", "DuckDB, same files", anchor, goal="≤ 1.5× DuckDB",
+        met=app <= 1.5 * anchor and correct["app"],
         note=f"{spread(times['app'])}; DuckDB {spread(times['duckdb'])}; same result as DuckDB: "
-             f"{'yes' if correct['app'] else 'NO'}; one profiled Run: {profile}",
-        cause=f"In one profiled Run: {profile}. py-spy of a worker over 20 s of repeated "
-              "raw Dask group-bys of this query (5M rows, 2 cores, a loaded machine): of the "
-              "samples in task threads, 44% are pandas factorising and sorting the int8 key "
-              "in each partition's group-by, 11% its aggregation kernels, 17% concatenating "
-              "frames, 16% reading Parquet and 5% Arrow→pandas; DuckDB streams the same row "
-              "groups through one vectorised hash aggregate. In one process on the same "
-              "5M rows (best of 3), pandas' group-by takes 0.40 s, 0.21 s with `sort=False`, "
-              "pyarrow's `Table.group_by` 0.10 s. What would close it: an Arrow-native chunk "
-              "step (pyarrow `group_by` on each partition's table, combined in pandas), or at "
-              "least `sort=False` in the chunk step with the sort done once on the small "
-              "result, and fewer, larger partitions.")]
+             f"{'yes' if correct['app'] else 'NO'}; one plain Run seen by the task stream: "
+             f"{profile}",
+        cause=f"In one plain Run: {profile}. The Run reads the files straight into Arrow "
+              "(two reading tasks per worker thread) and reduces them with pyarrow's hash "
+              "aggregate: per 1M-row file about 20 ms alone and 25-30 ms with both workers "
+              "busy, near DuckDB's own thread time per file (its wall time × 2 threads ÷ "
+              "20 files). The rest is fixed per Run: the reading tasks start 35-50 ms after "
+              "the click (the view's checks, the cached estimate job, submitting the graph) "
+              "and the result arrives 30-40 ms after they end (combine, finish, gather, "
+              "the session's bookkeeping); one worker finishing its half later than the "
+              "other on this shared machine adds the rest. Polars' kernel (read and "
+              "group-by, one thread) measured ~30% faster per file than pyarrow's, but it "
+              "is not in the app's stack (every worker would need it).")]
     for figure, name, label in (("2b", "polars", "Polars"), ("2c", "pandas", "pandas (one process)"),
                                 ("2d", "dask", "raw Dask (`dd.read_parquet(...).groupby().mean()`)")):
         out.append(Row(figure, f"Group-by engine: {label}, same files", median(times[name]), "s",
                        "DuckDB", anchor, note=f"{spread(times[name])}; same result as DuckDB: "
                        f"{'yes' if correct[name] else 'NO'}"))
+    one_worker, all_workers = median(scaling["app-1"]), median(scaling["app-all"])
+    duck_one, duck_all = median(scaling["duckdb-1"]), median(scaling["duckdb-all"])
+    out.append(Row(
+        "2e", f"Group-by engine, scaling: the Run's graph on 1 worker (1 thread) against all "
+        f"{bench.threads} threads, same files", one_worker, "s", f"the same on {bench.threads}",
+        all_workers, note=f"speed-up {one_worker / all_workers:.2f}× on {bench.threads} "
+        f"threads ({spread(scaling['app-1'])}; {spread(scaling['app-all'])}); DuckDB on "
+        f"1 thread {duck_one:.3f} s, on all {duck_all:.3f} s: speed-up "
+        f"{duck_one / duck_all:.2f}×; the Run on 1 worker is {one_worker / duck_one:.2f}× "
+        "DuckDB on 1 thread"))
     out.append(f"- Figure 2: the Dask performance report of the profiled Run is "
                f"`{report.relative_to(ARTIFACTS.parents[1])}`.")
     return out
