@@ -272,7 +272,10 @@ class JobContext:
         _LISTENERS.add(listener)
         listener.add_done_callback(_LISTENERS.discard)
         # Shielded: this job being cancelled must not cancel the others' gather.
-        return await asyncio.shield(shared.gathered)
+        computed = await asyncio.shield(shared.gathered)
+        if not self.job.total:  # done before the feed's first count (one quick task)
+            self.job.update(total=sum(len(c.__dask_graph__()) for c in collections))
+        return computed
 
     async def release(self) -> None:
         """Drop this job's hold on its keys; the scheduler forgets work nobody else wants.

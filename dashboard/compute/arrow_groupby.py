@@ -10,8 +10,9 @@ deviations (M2) for var and std, combined with Chan et al.'s formula, which stay
 exact where sums of squares would cancel. nunique and results split over several
 partitions stay on Dask's own group-by (``groupby.build``).
 
-Self-contained (numpy, pandas, pyarrow) and pickled by value like ``fits``: workers
-need not have this package. The query travels as plain data (``plan``).
+The tasks' functions are self-contained (numpy, pandas, pyarrow) and travel by value
+(``by_value``): workers need not have this package. The query travels as plain data
+(``plan``).
 """
 from __future__ import annotations
 
@@ -25,14 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .by_value import ByValue
+
 # The partial aggregates each aggregation is combined from.
 PARTS = {"mean": ("sum", "count"), "sum": ("sum",), "count": ("count",),
          "min": ("min",), "max": ("max",),
          "var": ("count", "mean", "m2"), "std": ("count", "mean", "m2")}
-_ARROW = {"sum": ("sum", pc.ScalarAggregateOptions(min_count=0)),  # pandas: empty sum is 0
-          "count": ("count", pc.CountOptions("only_valid")),
-          "min": ("min", None), "max": ("max", None), "mean": ("mean", None),
-          "m2": ("variance", pc.VarianceOptions(ddof=0))}  # times count: M2
 SPLIT_EVERY = 8  # partials combined per tree task
 BATCH_ROWS = 1_000_000  # rows of small files reduced at once (see read_partial)
 TASK_BYTES = 64 * 2**20  # of files, per reading task (see chunks_for)
@@ -143,6 +142,18 @@ def _as_values(data, agg: str):
     return data
 
 
+def _arrow(part: str) -> tuple:
+    """pyarrow's aggregate for a partial, with its options (made here: pyarrow's options
+    cannot be pickled, and this module's globals travel by value)."""
+    if part == "sum":
+        return "sum", pc.ScalarAggregateOptions(min_count=0)  # pandas: an empty sum is 0
+    if part == "count":
+        return "count", pc.CountOptions("only_valid")
+    if part == "m2":
+        return "variance", pc.VarianceOptions(ddof=0)  # times the count: M2
+    return (part,)  # min, max, mean
+
+
 def partial(table: pa.Table, plan: dict) -> pd.DataFrame:
     """One partition's partial aggregates: a small frame, one row per group it holds."""
     keys, values, agg = plan["keys"], plan["values"], plan["agg"]
@@ -154,10 +165,10 @@ def partial(table: pa.Table, plan: dict) -> pd.DataFrame:
     columns = {k: table[k] for k in keys}
     columns.update({v: _as_values(table[v], agg) for v in values})
     table = pa.table(columns)
-    aggregations = [(v, *_ARROW[part]) for v in values for part in PARTS[agg]]
+    if any(pa.types.is_dictionary(table[k].type) for k in keys):
+        table = table.unify_dictionaries()  # files concatenated: one dictionary per column
     grouped = table.group_by(keys, use_threads=False).aggregate(
-        [(column, function) if options is None else (column, function, options)
-         for column, function, options in aggregations])
+        [(v, *_arrow(part)) for v in values for part in PARTS[agg]])
     # Keys come first or last, by pyarrow version; the aggregates keep their order.
     names = [n for n in grouped.column_names if n not in keys] \
         if grouped.column_names[:len(keys)] == keys else grouped.column_names[:-len(keys)]
@@ -234,9 +245,10 @@ def _astype(series: pd.Series, dtype) -> pd.Series:
 
 # -- the graphs ------------------------------------------------------------------------
 
-def read_partial(paths: list[str], plan: dict,
+def read_partial(paths: list[str], plan: dict, dtypes: dict | None = None,
                  batch_rows: int = BATCH_ROWS) -> tuple[pd.DataFrame, int]:
-    """Files read into Arrow (the query's columns only) and reduced: (partial, rows read).
+    """Files read into Arrow (the query's columns only) and reduced: (partial, rows read);
+    given ``dtypes`` (the only reading task), the finished result instead of the partial.
     Small files are reduced together, up to ``batch_rows`` rows at a time: each reduction
     has a fixed cost, and memory stays bounded whatever the files' sizes."""
     frames, batch, rows = [], [], 0
@@ -247,40 +259,44 @@ def read_partial(paths: list[str], plan: dict,
             rows += table.num_rows
             frames.append(partial(table, plan))
             batch = []
-    return combine(frames, plan), rows
+    return _counted(combine(frames, plan), rows, plan, dtypes)
 
 
-def combine_counted(parts: list[tuple[pd.DataFrame, int]], plan: dict):
-    return combine([p for p, _ in parts], plan), sum(rows for _, rows in parts)
+def combine_counted(parts: list[tuple[pd.DataFrame, int]], plan: dict,
+                    dtypes: dict | None = None):
+    """Several tasks' (partial, rows) as one; given ``dtypes`` (the tree's root), finished."""
+    return _counted(combine([p for p, _ in parts], plan), sum(rows for _, rows in parts),
+                    plan, dtypes)
 
 
-def finish_counted(part: tuple[pd.DataFrame, int], plan: dict, dtypes: dict):
-    return finish(part[0], plan, dtypes), part[1]
+def _counted(frame: pd.DataFrame, rows: int, plan: dict, dtypes: dict | None):
+    return (frame if dtypes is None else finish(frame, plan, dtypes)), rows
 
 
 def from_files(paths: list[str], plan: dict, dtypes: dict, tasks: int, token: str):
-    """(result, rows read), lazy: ``tasks`` reading tasks over the files, a tree of
-    combines, one finishing task. ``token`` names the graph (files, their versions and
-    the query), so the same Run twice is the same graph."""
+    """(result, rows read), lazy, as one Delayed: ``tasks`` reading tasks over the files,
+    then a tree of combines whose root finishes. Each step is a task of its own only
+    where it must be: on a cluster every hop costs milliseconds. ``token`` names the
+    graph (files, their versions and the query): the same Run twice is the same graph."""
     from dask import delayed
     from dask.base import tokenize
 
     tasks = max(1, min(tasks, len(paths)))
     chunks = [paths[i::tasks] for i in range(tasks)]
     token = tokenize(token, chunks)  # another split of the files is another graph
-    level = [delayed(read_partial, pure=True)(chunk, plan,
+    last = dtypes if tasks == 1 else None
+    level = [delayed(_READ, pure=True)(chunk, plan, last,
                                               dask_key_name=("groupby-read-arrow", token, i))
              for i, chunk in enumerate(chunks)]
     depth = 0
     while len(level) > 1:
         depth += 1
-        level = [delayed(combine_counted, pure=True)(
-            level[i:i + SPLIT_EVERY], plan,
+        last = dtypes if len(level) <= SPLIT_EVERY else None
+        level = [delayed(_COMBINE, pure=True)(
+            level[i:i + SPLIT_EVERY], plan, last,
             dask_key_name=("groupby-combine-arrow", token, depth, i // SPLIT_EVERY))
             for i in range(0, len(level), SPLIT_EVERY)]
-    done = delayed(finish_counted, pure=True)(level[0], plan, dtypes,
-                                              dask_key_name=f"groupby-finish-arrow-{token}")
-    return done[0], done[1]
+    return level[0]
 
 
 def frame_partial(df: pd.DataFrame, plan: dict) -> pd.DataFrame:
@@ -295,7 +311,7 @@ def from_frame(ddf, plan: dict, dtypes: dict):
                                    for v in values for p in PARTS[plan["agg"]]}}),
                   plan, dtypes)
     return ddf[columns_of(plan)].reduction(
-        frame_partial, combine=combine_frame, aggregate=finish_frame,
+        ByValue(frame_partial), combine=ByValue(combine_frame), aggregate=ByValue(finish_frame),
         chunk_kwargs={"plan": plan}, combine_kwargs={"plan": plan},
         aggregate_kwargs={"plan": plan, "dtypes": dtypes}, meta=meta,
         split_every=SPLIT_EVERY, token="groupby-arrow")
@@ -317,3 +333,4 @@ def chunks_for(sizes: list[int], threads: int) -> int:
 
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+_READ, _COMBINE = ByValue(read_partial), ByValue(combine_counted)

@@ -282,7 +282,9 @@ def default_sort(keys, dtypes: dict[str, str]) -> tuple[str, bool]:
 
 def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None,
           files: list[str] | None = None, source: str = "", threads: int = 1):
-    """What the Run button computes, lazy: (the grouped result, the rows it read).
+    """What the Run button computes, lazy: the grouped result and the rows it read, as
+    two lazies or (the Arrow path on files) one that computes to both; ``pair`` takes
+    them apart once computed.
 
     On Arrow where it answers as pandas would (``arrow_groupby``): straight from
     ``files`` (the dataset's Parquet files, ``source`` naming their version) in a few
@@ -295,12 +297,17 @@ def query(ddf, spec: GroupBySpec, split_out: int | bool | None = None,
     if not split_out and arrow_groupby.supported(plan, ddf.dtypes):
         if files:
             tasks = arrow_groupby.chunks_for([os.path.getsize(f) for f in files], threads)
-            return arrow_groupby.from_files(files, plan, dtypes, tasks,
-                                            tokenize(source, files, plan))
+            return (arrow_groupby.from_files(files, plan, dtypes, tasks,
+                                             tokenize(source, files, plan)),)
         projected = ddf[spec.columns]
         return arrow_groupby.from_frame(projected, plan, dtypes), projected.shape[0]
     projected = ddf[spec.columns]
     return build(projected, spec, split_out), projected.shape[0]
+
+
+def pair(computed: list) -> tuple[pd.DataFrame, int]:
+    """(result, rows read) from ``query``'s lazies, computed."""
+    return computed[0] if len(computed) == 1 else tuple(computed)
 
 
 @dataclass(frozen=True)

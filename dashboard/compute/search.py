@@ -23,6 +23,7 @@ from dask.delayed import Delayed
 from sklearn.base import is_classifier
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 
+from .by_value import ByValue
 from .duration import duration
 from .estimators import SearchError, check_grid, estimator_kind
 from .search_code import grid_search_code
@@ -119,7 +120,7 @@ def lazy_plan(ddf, target: str | None, features: Sequence[str], spec: SearchSpec
     the plan's ``error``. ``plan.compute()`` brings it to a notebook.
     """
     frame = training_frame(ddf, target, features, fraction, dropna)
-    return dask.delayed(make_plan, pure=True)(
+    return dask.delayed(ByValue(make_plan), pure=True)(
         frame, target, [f for f in features if f != target], encode, split_for(spec),
         dask_key_name=key)
 

