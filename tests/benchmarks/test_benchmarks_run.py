@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-FIGURES = ["1", "2", "2b", "2c", "2d", "3", "4", "4b", "4c", "5", "5b", "5c", "6", "6b", "6c",
-           "7", "7b", "8a", "8b", "8c", "8d"]
+FIGURES = ["1", "1b", "2", "2b", "2c", "2d", "2e", "3", "4", "4b", "4c", "5", "5b", "5c", "6",
+           "6b", "6c", "7", "7b", "8a", "8b", "8c", "8d"]
 VERDICTS = ("met", "**MISSED**", "no goal (context)")
 
 

@@ -78,7 +78,11 @@ def use(view: GroupByView, dataset: Dataset) -> None:
 
 
 async def scheduler_tasks(manager) -> int:
-    return await manager.client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+    keys = await manager.client.run_on_scheduler(
+        lambda dask_scheduler: [str(k)[:60] for k in dask_scheduler.tasks])
+    if keys:
+        print("On the scheduler:", sorted(keys)[:10], len(keys))
+    return len(keys)
 
 
 async def eventually(predicate, what: str, timeout: float = 30) -> None:
