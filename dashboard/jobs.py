@@ -18,6 +18,7 @@ from typing import Any
 
 import param
 from dask.base import tokenize
+from dask.delayed import Delayed
 from distributed import Client, Future, as_completed, futures_of
 from distributed.diagnostics.progress import Progress
 
@@ -274,7 +275,10 @@ class JobContext:
         # Shielded: this job being cancelled must not cancel the others' gather.
         computed = await asyncio.shield(shared.gathered)
         if not self.job.total:  # done before the feed's first count (one quick task)
-            self.job.update(total=sum(len(c.__dask_graph__()) for c in collections))
+            # A Delayed's graph is at hand; a frame's would be optimised here, on the
+            # loop every session shares: counted as one.
+            self.job.update(total=sum(len(c.__dask_graph__()) if isinstance(c, Delayed) else 1
+                                      for c in collections))
         return computed
 
     async def release(self) -> None:
