@@ -311,7 +311,7 @@ def from_frame(ddf, plan: dict, dtypes: dict):
                                    for v in values for p in PARTS[plan["agg"]]}}),
                   plan, dtypes)
     return ddf[columns_of(plan)].reduction(
-        ByValue(frame_partial), combine=ByValue(combine_frame), aggregate=ByValue(finish_frame),
+        _FRAME_PARTIAL, combine=_COMBINE_FRAME, aggregate=_FINISH_FRAME,
         chunk_kwargs={"plan": plan}, combine_kwargs={"plan": plan},
         aggregate_kwargs={"plan": plan, "dtypes": dtypes}, meta=meta,
         split_every=SPLIT_EVERY, token="groupby-arrow")
@@ -334,3 +334,5 @@ def chunks_for(sizes: list[int], threads: int) -> int:
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 _READ, _COMBINE = ByValue(read_partial), ByValue(combine_counted)
+_FRAME_PARTIAL, _COMBINE_FRAME, _FINISH_FRAME = (ByValue(f) for f in (frame_partial, combine_frame,
+                                                                     finish_frame))

@@ -31,6 +31,8 @@ from .search_data import setting, training_frame
 from .search_plan import Refused, SearchPlan, Split, make_plan, split
 from .search_results import LocalRun
 
+_MAKE_PLAN = ByValue(make_plan)  # its code pickled once per process
+
 SEED_SMALL_GRID = {"C": [0.001, 10.0], "kernel": ["rbf", "poly"]}
 SEED_LARGE_GRID = {"C": [0.001, 0.1, 1.0, 2.5, 5.0, 10.0], "kernel": ["rbf", "poly", "linear"],
                    "shrinking": [True, False]}
@@ -120,8 +122,9 @@ def lazy_plan(ddf, target: str | None, features: Sequence[str], spec: SearchSpec
     the plan's ``error``. ``plan.compute()`` brings it to a notebook.
     """
     frame = training_frame(ddf, target, features, fraction, dropna)
-    return dask.delayed(ByValue(make_plan), pure=True)(
-        frame, target, [f for f in features if f != target], encode, split_for(spec),
+    return dask.delayed(_MAKE_PLAN, pure=True)(
+        frame, target, [f for f in features if f != target], encode,
+        split_for(spec).fields(),
         dask_key_name=key)
 
 

@@ -56,6 +56,11 @@ class Split:
     # Hyper-parameter -> its integer values that may not exceed a fold's training rows.
     fold_bounded: dict = field(default_factory=dict)
 
+    def fields(self) -> dict:
+        """As a task's argument: plain data. (Pickled, the class is named by its module,
+        which workers need not have; the tasks rebuild it from these.)"""
+        return dict(vars(self))
+
 
 def arrays(frame: pd.DataFrame, target: str, features: Sequence[str],
            encode: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -112,8 +117,10 @@ def split(X: np.ndarray, y: np.ndarray, how: Split, feature_names=()) -> SearchP
 
 
 def make_plan(frame: pd.DataFrame, target: str, features: Sequence[str], encode: bool,
-              how: Split) -> SearchPlan:
-    """The task a search's fits depend on: its arrays and folds, or why not."""
+              how: dict) -> SearchPlan:
+    """The task a search's fits depend on: its arrays and folds, or why not (``how``:
+    ``Split.fields()``)."""
+    how = Split(**how)
     try:
         X, y, names = arrays(frame, target, features, encode)
         return split(X, y, how, names)
@@ -121,11 +128,12 @@ def make_plan(frame: pd.DataFrame, target: str, features: Sequence[str], encode:
         return SearchPlan(error=str(e))
 
 
-def overview(plan: SearchPlan, how: Split, params: dict, scoring: str, probe_rows: int,
+def overview(plan: SearchPlan, how: dict, params: dict, scoring: str, probe_rows: int,
              cost_exponent: float) -> dict:
     """What the server needs of a plan: its error or its folds, and the seconds one fit
     takes (one fit of ``params`` on ``probe_rows`` of the first fold, none if 0, scaled
-    to a fold)."""
+    to a fold). ``how``: ``Split.fields()``."""
+    how = Split(**how)
     if plan.error:
         return {"error": plan.error}
     per_fit = 0.0

@@ -51,14 +51,15 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
     check_rows(rows, rows_estimate)
     fraction = sample_fraction(rows, rows_estimate)
     client, run = ctx.client, f"search-{run_id or uuid.uuid4().hex[:12]}"
-    how, candidates = split_for(spec), spec.candidates()
+    candidates = spec.candidates()
     ctx.stage("Reading the rows to search…")
     (plan,) = client.compute([lazy_plan(ddf, target, features, spec, fraction=fraction,
                                         dropna=dropna, encode=encode, key=f"{run}-plan")])
     ctx.track([plan])
     probe_rows = 0 if confirmed else int(setting("probe-rows", 1000))
-    look = client.submit(ByValue(overview), plan, how, candidates[0], spec.scorer_name, probe_rows,
-                         spec.kind.cost_exponent, key=f"{run}-overview")
+    look = client.submit(OVERVIEW, plan, split_for(spec).fields(), candidates[0],
+                         spec.scorer_name, probe_rows, spec.kind.cost_exponent,
+                         key=f"{run}-overview")
     ctx.track([look])
     (seen,) = await ctx.gather([look])
     ctx.stage("")
@@ -85,7 +86,8 @@ async def search(ctx: JobContext, ddf, target: str | None, features: Sequence[st
     return results
 
 
-FIT = ByValue(fit_fold)  # pickled once per process (see ByValue)
+# Each pickled once per process (see ByValue).
+FIT, OVERVIEW, REFIT = ByValue(fit_fold), ByValue(overview), ByValue(refit)
 
 
 async def run_search(ctx: JobContext, plan: Future, spec: SearchSpec, n_folds: int,
@@ -127,7 +129,7 @@ async def run_search(ctx: JobContext, plan: Future, spec: SearchSpec, n_folds: i
             on_update(results)
     results.wall_time = time.perf_counter() - start
     if spec.holdout and results.best_index is not None:
-        best = client.submit(ByValue(refit), plan, estimator, results.best_params, scoring,
+        best = client.submit(REFIT, plan, estimator, results.best_params, scoring,
                              key=f"{run}-refit")
         ctx.track([best])
         (results.refit,) = await ctx.gather([best])
