@@ -131,7 +131,7 @@ class SessionStore(param.Parameterized):
 
         async def work(ctx: JobContext) -> DatasetSummary:
             # Building may write the built-in files on first use: keep it off the loop.
-            ddf = await asyncio.to_thread(dataset.to_dask)
+            ddf = await asyncio.to_thread(dataset.frame)
             count = await asyncio.to_thread(dataset.row_count)
             (figures,) = await ctx.compute(first_partition(ddf))
             return summary_of(ddf, figures, count=count)

@@ -230,6 +230,15 @@ class CatalogDataset(Dataset):
         files = [f for f in files if os.path.isfile(f)]
         return files or None
 
+    def frame(self) -> dd.DataFrame:
+        """Kept only for local files, whose changes the token follows (a remote store's
+        new or rewritten objects must be seen on the next read)."""
+        try:
+            local = is_local(self.location())
+        except DatasetError:
+            local = False
+        return super().frame() if local else self.to_dask()
+
     def cache_token(self) -> tuple:
         """The entry's settings and, for local files, their sizes and modification times."""
         try:

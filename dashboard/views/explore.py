@@ -184,7 +184,7 @@ class ExploreView(Viewer):
             return
         self.param.update(loading=True, activity=f"Reading the columns of {dataset.name}…")
         try:
-            ddf = await asyncio.to_thread(dataset.to_dask)
+            ddf = await asyncio.to_thread(dataset.frame)
         except DatasetError as e:
             if token == self._loads:
                 self._fail(str(e))

@@ -167,7 +167,7 @@ class GroupByView(Viewer):
             return self._fail(self.store.error or NOT_READ)
         try:
             spec = self.spec()  # a link or a restored run may hold a malformed filter
-            ddf = await asyncio.to_thread(dataset.to_dask)
+            ddf = await asyncio.to_thread(dataset.frame)
             validate(spec, ddf.dtypes)
             split_out = await self._check_size(ddf, spec, confirmed)
             files = await asyncio.to_thread(dataset.parquet_files)
@@ -253,7 +253,7 @@ class GroupByView(Viewer):
         if job is None or job.status != "done":
             return
         spec = self.spec()
-        ddf = await asyncio.to_thread(dataset.to_dask)
+        ddf = await asyncio.to_thread(dataset.frame)
         self.busy = True
         self.comparing = (f"The cluster took {job.elapsed:.2f} s. Now pandas runs the same "
                           "query in one process, on one core of a worker…")
@@ -351,7 +351,7 @@ class GroupByView(Viewer):
         """The most frequent values of a text column, for its filter's options."""
         if column in self.choices:
             return
-        ddf = await asyncio.to_thread(self.store.dataset.to_dask)
+        ddf = await asyncio.to_thread(self.store.dataset.frame)
         top = frequent_values(ddf, column, config.get("groupby.filter-choices"))
         job = await self.store.jobs.run(
             Job(kind=f"choices-{column}", title=f"values of {column}"),

@@ -271,7 +271,7 @@ class ModelSearchView(Viewer):
         here = asyncio.get_running_loop()  # the results are drawn from this view's loop
 
         async def work(ctx):
-            ddf = await asyncio.to_thread(dataset.to_dask)
+            ddf = await asyncio.to_thread(dataset.frame)
             try:
                 return await search(ctx, ddf, target, features, spec, encode=encode,
                                     dropna=dropna, rows=rows,

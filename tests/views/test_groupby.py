@@ -135,6 +135,25 @@ async def test_a_rewritten_csv_is_read_again_not_served_from_the_cache(view, cat
     assert third.cached and third.result["amount"].to_dict() == {"a": 11, "b": 70}
 
 
+async def test_a_file_added_to_a_glob_is_read_on_the_next_run(view, catalog, tmp_path):
+    # Frames are kept between Runs (building one reads the files' metadata): a new file
+    # the glob matches is new content, and its rows count at once.
+    (tmp_path / "sales").mkdir()
+    pd.DataFrame({"store": ["a", "b"], "amount": [1, 10]}).to_csv(
+        tmp_path / "sales" / "01.csv", index=False)
+    catalog.write_text(f"datasets:\n  sales: {{path: '{tmp_path}/sales/*.csv', format: csv}}\n")
+    view.store.reload(select="sales")
+    await settled(view.store)
+    view.param.update(group_by=["store"], value_columns=["amount"], agg="sum")
+    assert (await view.run()).result["amount"].to_dict() == {"a": 1, "b": 10}
+    pd.DataFrame({"store": ["a", "c"], "amount": [5, 7]}).to_csv(
+        tmp_path / "sales" / "02.csv", index=False)
+    second = await view.run()
+    assert second.status == "done" and not second.cached
+    assert second.result["amount"].to_dict() == {"a": 6, "b": 10, "c": 7}
+    assert second.stats["rows"] == 4
+
+
 async def test_cancel_frees_the_cluster_and_the_tab_stays_usable(view, manager):
     use(view, SlowDataset())
     await settled(view.store)
