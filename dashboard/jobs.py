@@ -144,6 +144,10 @@ async def feed_progress(client: Client, futures: list[Future], job: Job,
     def over():
         return job.finished or gathered.done()
 
+    # A quick job is done before a count could show: it costs the scheduler nothing.
+    await asyncio.wait([gathered], timeout=interval / 2)
+    if over():
+        return
     try:
         if not await client.run_on_scheduler(setup, keys=keys, name=name,
                                              timeout=setup_timeout):
