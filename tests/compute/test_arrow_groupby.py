@@ -124,6 +124,21 @@ def test_parquet_files_read_into_arrow_on_the_cluster_equal_pandas(agg, local_cl
     assert "groupby-read-arrow" in names  # what the task stream shows the user
 
 
+@pytest.mark.parametrize("dropna", [True, False])
+def test_missing_keys_of_one_file_group_as_pandas_groups_them(dropna, tmp_path):
+    # Arrow keeps null, NaN and -NaN apart; pandas makes them one missing key.
+    keys = pa.array([np.nan, 1.0, -np.nan, None, 1.0, None], from_pandas=False)
+    pq.write_table(pa.table({"k": keys, "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}),
+                   tmp_path / "one.parquet")
+    spec = GroupBySpec(("k",), ("v",), "sum", dropna=dropna)
+    dtypes = {"k": np.dtype("float64"), "v": np.dtype("float64")}
+    got, rows = arrow_groupby.read_partial([str(tmp_path / "one.parquet")],
+                                           arrow_groupby.plan_of(spec), dtypes)
+    expected = build(pd.read_parquet(tmp_path / "one.parquet"), spec)
+    equal(got, expected)
+    assert len(got) == (1 if dropna else 2) and rows == 6
+
+
 def test_a_dask_frame_reduced_on_arrow_equals_pandas(local_cluster):
     frame = random_frame(np.random.default_rng(8), 3_000)
     spec = GroupBySpec(("kind", "flag"), ("delay", "tiny"), "std",
