@@ -15,7 +15,7 @@ from dask.utils import format_bytes
 from tests.conftest import ARTIFACTS
 
 from . import (all_rows, clients, dispatch, engines, formats, out_of_core, responsiveness,
-               search)
+               scaling, search)
 from .harness import SIZES, Bench, Row, failed_row, machine, table
 
 # name: (module, the figure numbers and titles its rows carry if it fails)
@@ -28,6 +28,7 @@ FIGURES = {
     "responsiveness": (responsiveness, ("6", "Responsiveness")),
     "all-rows": (all_rows, ("7", "All-rows view")),
     "clients": (clients, ("8a", "Clients per session")),
+    "scaling": (scaling, ("9a", "Scaling")),
 }
 
 
@@ -68,7 +69,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=(
         "Run the benchmarks of issue #8 and write a Markdown table."))
     parser.add_argument("--size", choices=list(SIZES), default="default", help=(
-        "tiny: a check that everything runs (CI); default: ~15 min on 2 cores; "
+        "tiny: a check that everything runs (CI); default: ~25 min on 2 cores and 12 GB "
+        "of Parquet; "
         "large: for bigger machines"))
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=[],
                         metavar="NAME", help=f"run only these: {', '.join(FIGURES)}")

@@ -26,7 +26,7 @@ from tests.views.test_dataset_picker import settled
 
 @dataclass(frozen=True)
 class Size:
-    """How big each figure's work is; ``default`` fits ~15 minutes on 2 cores."""
+    """How big each figure's work is; ``default`` fits ~25 minutes on 2 cores."""
 
     name: str
     runs: int  # timed rounds per figure (the table shows their median)
@@ -43,6 +43,8 @@ class Size:
     load_seconds: float  # figure 6: length of each phase (and of the idle anchor, up to 5 s)
     page_loads: int  # figure 6: cold page loads timed
     explore_rows: tuple[int, int]  # figure 7
+    scaling_rows: tuple[int, ...] = (20_000_000, 200_000_000)  # figure 9
+    scaling_workers: tuple[int, ...] = (1, 2, 4)  # figure 9: one-thread workers
 
 
 SIZES = {s.name: s for s in (
@@ -51,7 +53,8 @@ SIZES = {s.name: s for s in (
     Size("tiny", runs=2, engine_rows=1_000_000, engine_partition_rows=250_000,
          search_samples=600, large_grid_samples=300, search_rounds=1, serial_runs=1,
          ooc_memory_limit=768 * 2**20, ooc_factor=0.25, ooc_partition_rows=250_000,
-         sessions=(1, 3), load_seconds=4, page_loads=2, explore_rows=(1_000_000, 2_000_000)),
+         sessions=(1, 3), load_seconds=4, page_loads=2, explore_rows=(1_000_000, 2_000_000),
+         scaling_rows=(1_000_000,), scaling_workers=(1, 2)),
     Size("default", runs=5, engine_rows=20_000_000, engine_partition_rows=1_000_000,
          search_samples=10_000, large_grid_samples=5_000, search_rounds=3, serial_runs=1,
          ooc_memory_limit=2**30, ooc_factor=4, ooc_partition_rows=500_000,
