@@ -30,6 +30,8 @@ class ClusterUnavailable(RuntimeError):
 class ClusterManager(param.Parameterized):
     """Process-wide connection to a Dask cluster."""
 
+    PROBE_TIMEOUT = 10.0  # seconds for each step of the gather probe (see _can_gather)
+
     status = param.Selector(
         default="idle", objects=["idle", "starting", "connected", "reconnecting", "disconnected"],
         doc="Connection state shown on the cluster card.")
@@ -267,9 +269,16 @@ class ClusterManager(param.Parameterized):
         scheduler answers ``identity`` as ever. Scattered data, not a task: the probe
         stays out of the task stream."""
         try:
-            [probe] = await asyncio.wait_for(client.scatter([0], hash=False), 10)
+            # Never cut short: a scatter cancelled once its data reached a worker
+            # leaves its key on the scheduler for good. A slow one is let go when done.
+            scatter = asyncio.ensure_future(client.scatter([0], hash=False))
+            await asyncio.wait([scatter], timeout=ClusterManager.PROBE_TIMEOUT)
+            if not scatter.done():
+                scatter.add_done_callback(_release_scattered)
+                return True
+            [probe] = scatter.result()
             try:
-                await asyncio.wait_for(gather(client, [probe]), 10)
+                await asyncio.wait_for(gather(client, [probe]), ClusterManager.PROBE_TIMEOUT)
             finally:
                 probe.release()
         except asyncio.CancelledError:
@@ -354,3 +363,10 @@ def get_manager() -> ClusterManager:
     if _manager is None:
         _manager = ClusterManager()
     return _manager
+
+
+def _release_scattered(scatter: asyncio.Future) -> None:
+    """Let go of a scatter's futures once it is done (see ``_can_gather``)."""
+    if not scatter.cancelled() and scatter.exception() is None:
+        for future in scatter.result():
+            future.release()

@@ -256,3 +256,22 @@ async def test_a_scheduler_that_requires_tls_is_reached_with_dasks_tls_settings(
             await manager.close()
     finally:
         await asyncio.to_thread(cluster.stop)
+
+
+async def test_a_gather_probe_cut_short_leaves_nothing_on_the_cluster(manager, monkeypatch):
+    # The probe that tells a client that can no longer gather times out on a slow
+    # cluster. A scatter cut short once its data reached a worker left that key on the
+    # scheduler for good (seen in a full run: one "int-…" key, for ever).
+    client = manager.client
+    before = set(await client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks)))
+    for timeout in [0.001 * 1.5 ** i for i in range(16)]:  # 1 ms to ~0.4 s: every moment
+        monkeypatch.setattr(ClusterManager, "PROBE_TIMEOUT", timeout)
+        assert await ClusterManager._can_gather(client)
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        left = set(await client.run_on_scheduler(
+            lambda dask_scheduler: list(dask_scheduler.tasks))) - before
+        if not left:
+            break
+        assert asyncio.get_running_loop().time() < deadline, f"left on the scheduler: {left}"
+        await asyncio.sleep(0.1)
