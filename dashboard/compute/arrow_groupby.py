@@ -337,5 +337,5 @@ def chunks_for(sizes: list[int], threads: int) -> int:
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 _READ, _COMBINE = ByValue(read_partial), ByValue(combine_counted)
-_FRAME_PARTIAL, _COMBINE_FRAME, _FINISH_FRAME = (ByValue(f) for f in (frame_partial, combine_frame,
-                                                                     finish_frame))
+_FRAME_PARTIAL, _COMBINE_FRAME = ByValue(frame_partial), ByValue(combine_frame)
+_FINISH_FRAME = ByValue(finish_frame)
