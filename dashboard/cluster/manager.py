@@ -63,6 +63,7 @@ class ClusterManager(param.Parameterized):
         self._loop: asyncio.AbstractEventLoop | None = None  # where the client lives
         self._watcher: asyncio.Task | None = None
         self._probe: asyncio.Task | None = None  # the gather probe in flight, if any
+        self._scatters: set[asyncio.Future] = set()  # the probes' scatters on their way
         self._seen_workers: set = set()  # names of the owned cluster's workers so far
         self._closed = False
 
@@ -120,9 +121,14 @@ class ClusterManager(param.Parameterized):
     async def close(self) -> None:
         """Close the client and, if this manager started it, the cluster."""
         self._closed = True
-        for task in (self._watcher, self._probe):
-            if task is not None:
-                task.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        # A client that leaves while its scatter is on the way leaves that key on the
+        # scheduler for good (the scheduler files it under the client that left).
+        if self._scatters:
+            await asyncio.wait(self._scatters, timeout=self.PROBE_TIMEOUT)
+        if self._probe is not None:
+            self._probe.cancel()
         if self.client is not None and self.client is not self._given_client:
             await self.client.close()
         await asyncio.to_thread(self._close_cluster)
@@ -262,8 +268,7 @@ class ClusterManager(param.Parameterized):
         except Exception:  # like the watcher: outlive any single failure
             log.exception("Cluster gather probe failed")
 
-    @staticmethod
-    async def _can_gather(client: Client) -> bool:
+    async def _can_gather(self, client: Client) -> bool:
         """Whether ``client`` still brings data back: a client whose shared gather
         request was cancelled fails every gather, for every session, while the
         scheduler answers ``identity`` as ever. Scattered data, not a task: the probe
@@ -272,6 +277,8 @@ class ClusterManager(param.Parameterized):
             # Never cut short: a scatter cancelled once its data reached a worker
             # leaves its key on the scheduler for good. A slow one is let go when done.
             scatter = asyncio.ensure_future(client.scatter([0], hash=False))
+            self._scatters.add(scatter)
+            scatter.add_done_callback(self._scatters.discard)
             await asyncio.wait([scatter], timeout=ClusterManager.PROBE_TIMEOUT)
             if not scatter.done():
                 scatter.add_done_callback(_release_scattered)
@@ -283,6 +290,8 @@ class ClusterManager(param.Parameterized):
                 probe.release()
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
+                if not scatter.done():
+                    scatter.add_done_callback(_release_scattered)
                 raise  # our own watcher is being stopped
             return False
         except Exception:  # slow or gone: the next checks tell, not this probe
