@@ -50,7 +50,7 @@ def apply_serve_args(argv: list[str]) -> None:
     """Turn the app's ``--args`` options (``--scheduler ADDRESS``, ``--workers N``,
     ``--threads N``, ``--memory-limit 4GiB``) into dask config, which the cluster
     manager reads."""
-    parser = argparse.ArgumentParser(prog="dashboard/app.py", allow_abbrev=False)
+    parser = argparse.ArgumentParser(prog="dashboard/app", allow_abbrev=False)
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler")
     parser.add_argument("--workers", type=int, help="workers of the embedded LocalCluster")
     parser.add_argument("--threads", type=int, help="threads per worker")

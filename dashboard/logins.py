@@ -114,8 +114,9 @@ def page_allowed() -> bool:
     """Whether this session's page may show the app: no password login, or a login no
     logout has ended. (Not Panel's ``authorize_callback``: with it set, Panel 1.9
     skips Bokeh's check of signed session ids, and a made-up id opened a session.)"""
-    user = pn.state.user
-    return not PASSWORD_LOGIN or user == "guest" or is_live(pn.state.cookies.get(COOKIE))
+    from .session_token import current_user, login_cookie_live
+
+    return not PASSWORD_LOGIN or current_user() == "guest" or login_cookie_live()
 
 
 def ended_page() -> pn.viewable.Viewable:

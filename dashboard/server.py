@@ -5,9 +5,11 @@ import gc
 from typing import Any
 
 import panel as pn
+from panel.io.application import build_applications
 
 from .cluster import ClusterManager
 from . import logins
+from .session_token import SessionPayload
 from .login_limit import login_routes
 from .login_redirect import use_prefix_for_login
 from .proxy import mount_routes
@@ -49,4 +51,6 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
     kwargs.setdefault("show", False)
     freeze_startup_objects()
     use_prefix_for_login(kwargs.get("prefix"))
-    return pn.serve({"app": app}, extra_patterns=routes, **kwargs)
+    apps = build_applications({"app": app})
+    apps["/app"].add(SessionPayload())  # the token carries no cookies (see session_token)
+    return pn.serve(apps, extra_patterns=routes, **kwargs)

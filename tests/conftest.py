@@ -197,14 +197,14 @@ def process_cluster(tmp_path_factory) -> ProcessCluster:
 
 
 class App:
-    """``panel serve dashboard/app.py`` in a child process."""
+    """``panel serve dashboard/app`` in a child process."""
 
     def __init__(self, logdir: Path, *serve_args: str, plugin: bool = True,
                  app_args: tuple[str, ...] = (), env: dict | None = None,
                  prefix: str = ""):
         self.port = free_port()
         self.prefix = prefix.strip("/")
-        args = [sys.executable, "-m", "panel", "serve", "dashboard/app.py",
+        args = [sys.executable, "-m", "panel", "serve", "dashboard/app",
                 "--port", str(self.port), "--address", "127.0.0.1",
                 "--allow-websocket-origin", f"127.0.0.1:{self.port}",
                 "--allow-websocket-origin", f"localhost:{self.port}", *serve_args]

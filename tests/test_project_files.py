@@ -85,7 +85,7 @@ def test_anaconda_project_keys_and_commands():
     dashboard = commands["dashboard"]
     assert dashboard["supports_http_options"] is True
     args = shlex.split(dashboard["unix"])
-    assert args[:2] == ["panel", "serve"] and (ROOT / args[2]).is_file()
+    assert args[:2] == ["panel", "serve"] and (ROOT / args[2] / "main.py").is_file()
     plugin = args[args.index("--plugins") + 1]
     assert (ROOT / (plugin.replace(".", "/") + ".py")).is_file()
     # The same serve command the README gives.

@@ -21,7 +21,7 @@ def test_readme_serve_command_serves_the_app_with_the_proxy():
     install, serve = serve_command.split(" && ")
     assert shlex.split(install) == ["pip", "install", "-e", "."]
     args = shlex.split(serve)
-    assert args[:3] == ["panel", "serve", "dashboard/app.py"]
-    assert (ROOT / args[2]).is_file()
+    assert args[:3] == ["panel", "serve", "dashboard/app"]
+    assert (ROOT / args[2] / "main.py").is_file()
     plugin = args[args.index("--plugins") + 1]
     assert (ROOT / (plugin.replace(".", "/") + ".py")).is_file()

@@ -1,6 +1,7 @@
 """Serving: the programmatic entry mounts the proxy; the embedded cluster dies with the server."""
 from __future__ import annotations
 
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -8,6 +9,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 
 import psutil
+from bokeh.util.token import get_token_payload
 
 from tests.conftest import Process, csrf_field, free_port, http_status, wait_until
 
@@ -82,5 +84,11 @@ def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster, tmp_pa
         assert post_login("wrong").startswith(f"{prefix}/login?error=")
         opener.open(f"{root}/login?error=Invalid", timeout=10)  # the form, shown again
         assert post_login("s3cret-pw") == f"{prefix}/"
+        # Logged in, the app's page holds no cookie in its session token (issue 18).
+        with opener.open(f"{root}/app", timeout=30) as answer:
+            page = answer.read().decode()
+        [token] = set(re.findall(r'"token":\s*"([^"]+)"', page))
+        payload = get_token_payload(token)
+        assert payload["cookies"] == {} and "workbench_identity" in payload
     finally:
         server.stop()

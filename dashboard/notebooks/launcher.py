@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 NAME = "workbench"  # the path under JupyterLab's base URL
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = Path(__file__).resolve().parents[1] / "app"
 ICON = Path(__file__).resolve().parent / "workbench.svg"
 
 

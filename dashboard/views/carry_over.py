@@ -16,6 +16,7 @@ import panel as pn
 from cachetools import TTLCache
 
 from ..jobs import Job
+from ..session_token import current_user
 
 TAB_ID = re.compile(r"[0-9a-f]{32}")
 # Few and short-lived: a reload comes within seconds; results are held meanwhile.
@@ -44,7 +45,7 @@ def key_for(tab_id: str) -> tuple[str, str] | None:
     """The store's key for this session's user and a tab id from the browser."""
     if not isinstance(tab_id, str) or not TAB_ID.fullmatch(tab_id):
         return None  # not an id the page makes: ignored
-    return (pn.state.user or "", tab_id)
+    return (current_user() or "", tab_id)
 
 
 def keep(key: tuple[str, str], snapshot: Snapshot) -> None:

@@ -7,6 +7,7 @@ from dask.utils import format_bytes
 from panel.viewable import Viewer
 
 from ..cluster import ClusterManager, ClusterUnavailable, may_scale
+from ..session_token import current_user
 from .notify import notify
 from .session import in_server_session, on_this_document
 
@@ -38,7 +39,7 @@ class ClusterCard(Viewer):
                 "memory_limit", "adaptive", "scalable")
 
     def __init__(self, **params):
-        params.setdefault("user", pn.state.user if in_server_session() else None)
+        params.setdefault("user", current_user() if in_server_session() else None)
         super().__init__(**params)
         manager = self.manager
         self._mirror()

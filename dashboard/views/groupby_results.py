@@ -13,6 +13,7 @@ from .. import config, downloads
 from ..compute.groupby import GroupBySpec, spec_from_settings
 from ..jobs import Job
 from ..proxy import is_mounted
+from ..session_token import current_user
 from .session import in_server_session
 
 
@@ -113,7 +114,7 @@ def csv_download(result: pd.DataFrame, dataset: str):
         return pn.widgets.FileDownload(
             callback=lambda: io.StringIO(result.to_csv()), filename=filename,
             label="Download CSV", color="default", css_classes=["download-csv"])
-    token = downloads.offer(result, filename, pn.state.user,
+    token = downloads.offer(result, filename, current_user(),
                             session=pn.state.curdoc.session_context.id)
     href = f"{pn.state.rel_path or '.'}/{downloads.ROUTE}/{token}"
     return pn.pane.HTML(

@@ -1,7 +1,7 @@
 """Figure 6, responsiveness: the Panel server's event-loop lag while browser sessions run
 group-bys, and page load to interactive in Chromium.
 
-A real ``panel serve dashboard/app.py --plugins dashboard.proxy.plugin`` (the tests' ``App``)
+A real ``panel serve dashboard/app --plugins dashboard.proxy.plugin`` (the tests' ``App``)
 on the benchmark's cluster, with the lag sampler on (``dashboard.diagnostics``, from
 inside the server process) and the result cache off (every Run computes). Chromium
 pages click the Group-by tab's Run again as soon as it is enabled. The lag anchor is

