@@ -43,7 +43,7 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
         kwargs.get("logout_endpoint") or "/logout")
 
     def app():
-        pn.extension(inline=True, notifications=True)
+        pn.extension(notifications=True)  # scripts from the server's static/ (see app/main.py)
         if not logins.page_allowed():  # a login a logout ended: the way back only
             return logins.ended_page()
         return Workbench(**({"manager": manager} if manager else {})).template()

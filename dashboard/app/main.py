@@ -14,8 +14,11 @@ from dashboard import config, diagnostics, logins, session_token
 from dashboard.server import freeze_startup_objects
 from dashboard.views import Workbench
 
+# Served, the page names its scripts and stylesheets and this server serves them from
+# its own static/ routes, cached by the browser (``inline`` has no effect here: it is
+# for notebooks and saved files, see dashboard.notebooks).
 pn.extension(
-    "tabulator", "gridstack", inline=True, notifications=True,
+    "tabulator", "gridstack", notifications=True,
     # Bokeh sessions do not survive a lost socket; the URL keeps the selections.
     disconnect_notification=("Lost the connection to the Workbench server. Reload the "
                              "page to reconnect: your selections are kept in its address."),

@@ -14,8 +14,8 @@ from dask.utils import format_bytes
 
 from tests.conftest import ARTIFACTS
 
-from . import (all_rows, clients, dispatch, engines, formats, out_of_core, responsiveness,
-               scaling, search)
+from . import (all_rows, clients, dispatch, engines, formats, neighbours, out_of_core,
+               responsiveness, scaling, search)
 from .harness import SIZES, Bench, Row, failed_row, machine, table
 
 # name: (module, the figure numbers and titles its rows carry if it fails)
@@ -29,6 +29,7 @@ FIGURES = {
     "all-rows": (all_rows, ("7", "All-rows view")),
     "clients": (clients, ("8a", "Clients per session")),
     "scaling": (scaling, ("9a", "Scaling")),
+    "neighbours": (neighbours, ("10", "Neighbours")),
 }
 
 

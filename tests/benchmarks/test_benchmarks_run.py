@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import ROOT
 
 FIGURES = ["1", "1b", "2", "2b", "2c", "2d", "2e", "3", "4", "4b", "4c", "5", "5b", "5c", "6",
-           "6b", "6c", "7", "7b", "8a", "8b", "8c", "8d", "9a", "9b"]
+           "6b", "6c", "7", "7b", "8a", "8b", "8c", "8d", "9a", "9b",
+           "10", "10b"]
 VERDICTS = ("met", "**MISSED**", "no goal (context)")
 
 

@@ -1,0 +1,157 @@
+"""Figure 10, neighbours: one user's abuse against another's page load and Run (issue 18).
+
+A hosted ``panel serve`` (``workbench.hosted``, result cache off) on the benchmark's
+cluster. Ben, in Chromium, opens the Group-by tab again and again (page load: ``goto``
+to an enabled Run) and then clicks Run again and again (click to result shown). He does
+it twice: alone, then while Mallory, without a browser (so that no second Chromium
+takes the cores the measure needs), does all she can:
+
+- opens pane sockets through the proxy until refused, and keeps them open;
+- runs, in two sessions at once, the group-by with the most groups the flights have
+  (``tailnum``, ~4,000 groups) again and again;
+- opens links past the quotas (``rows=1e20`` of a synthetic dataset), again and again.
+
+Scaling the cluster is not in her reach: hosted, the scale controls are shown to the
+named admins only and refused on the server (``tests/ui/test_hosted.py``). The figure is
+Ben's median under abuse over his median alone, in the same run.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from playwright.async_api import async_playwright
+from tornado.httpclient import HTTPClientError
+
+from tests.conftest import App
+from tests.load.browserless import BrowserlessSession
+from tests.load.test_sessions import query
+from tests.proxy.test_proxy_server import bokeh_token, request, ws_connect
+from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+from .harness import Bench, Row, median, spread
+from .responsiveness import UNTHROTTLED, keep_running, open_groupby
+
+GOAL_RATIO = 1.5
+PANE_ATTEMPTS = 60  # past the per-user cap (40)
+RUNNERS = 2
+
+
+async def ben(browser, url: str, loads: int, seconds: float) -> tuple[list[float], list[float]]:
+    """Ben's page loads (s) and Runs, click to result (s)."""
+    times = []
+    for _ in range(loads):
+        session = await open_groupby(browser, url, panes=False)
+        if session is not None:
+            context, _, interactive, _ = session
+            times.append(interactive)
+            await context.close()
+    session = await open_groupby(browser, url, panes=False)
+    runs: list[float] = []
+    if session is not None:
+        runs, _ = await keep_running(session[1], time.time() + seconds)
+        await session[0].close()
+    return times, runs
+
+
+class Mallory:
+    """Everything one user can throw at the server, until ``stop``; and what came of it."""
+
+    def __init__(self, app: App):
+        self.app, self.stop = app, threading.Event()
+        self.counts = {"panes open": 0, "panes refused": 0, "runs": 0, "quota links": 0,
+                       "errors": 0}
+        self._threads: list[threading.Thread] = []
+        self._panes: list = []
+
+    async def start(self) -> None:
+        await self._flood_panes()
+        for _ in range(RUNNERS):
+            self._thread(self._run_biggest)
+        self._thread(self._open_past_quotas)
+
+    def _thread(self, target) -> None:
+        def again():
+            while not self.stop.is_set():
+                try:
+                    target()
+                except Exception:  # a session of hers that failed: counted, she goes on
+                    self.counts["errors"] += 1
+        thread = threading.Thread(target=again, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    async def _flood_panes(self) -> None:
+        port, origin = self.app.port, f"http://127.0.0.1:{self.app.port}"
+        url = f"ws://127.0.0.1:{port}/dask/individual-task-stream/ws"
+        for _ in range(PANE_ATTEMPTS):
+            _, _, body = await asyncio.to_thread(request, port, "/dask/individual-task-stream")
+            try:
+                self._panes.append(await ws_connect(url, origin=origin,
+                                                    subprotocols=["bokeh", bokeh_token(body)]))
+                self.counts["panes open"] += 1
+            except HTTPClientError:
+                self.counts["panes refused"] += 1
+
+    def _run_biggest(self) -> None:
+        session = BrowserlessSession(self.app.url, query("tailnum", "dep_delay", "mean"))
+        try:
+            while not self.stop.is_set():
+                session.click("Run")
+                session.wait_for(lambda: session.button("Run"), 120, "the Run button again")
+                self.counts["runs"] += 1
+        finally:
+            session.close()
+
+    def _open_past_quotas(self) -> None:
+        while not self.stop.is_set():
+            session = BrowserlessSession(self.app.url, {"dataset": "nyc-taxi", "rows": "1e20"})
+            session.wait_for(lambda: session.texts("dataset-error", "groupby-error") or
+                             session.button("Run"), 60, "the quota's sentence")
+            session.close()
+            self.counts["quota links"] += 1
+
+    async def end(self) -> dict[str, int]:
+        self.stop.set()
+        for conn in self._panes:
+            conn.close()
+        for thread in self._threads:
+            await asyncio.to_thread(thread.join, 180)
+        return self.counts
+
+
+async def run(bench: Bench) -> list:
+    size = bench.size
+    app = App(bench.workdir, app_args=("--scheduler", bench.manager.scheduler_address),
+              env={"DASK_WORKBENCH__HOSTED": "true", "DASK_WORKBENCH__JOBS__CACHE_SIZE": "0"})
+    try:
+        await asyncio.to_thread(app.wait_ready)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                              args=CHROMIUM_ARGS + UNTHROTTLED)
+            warm = await open_groupby(browser, app.url)  # warms the server up; not counted
+            if warm is not None:
+                await warm[0].close()
+            alone = await ben(browser, app.url, size.page_loads, size.load_seconds)
+            mallory = Mallory(app)
+            await mallory.start()
+            try:
+                abused = await ben(browser, app.url, size.page_loads, size.load_seconds)
+            finally:
+                counts = await mallory.end()
+            await browser.close()
+    finally:
+        await asyncio.to_thread(app.stop)
+    did = ", ".join(f"{n} {what}" for what, n in counts.items())
+    out = []
+    for figure, what, quiet, loud in (("10", "page load to interactive", alone[0], abused[0]),
+                                      ("10b", "Run, click to result", alone[1], abused[1])):
+        ratio = median(loud) / median(quiet) if quiet and loud else float("nan")
+        out.append(Row(
+            figure, f"Neighbours: Ben's {what} while Mallory abuses the server, over alone",
+            ratio, "×", "Ben alone, median (s)", median(quiet) if quiet else float("nan"),
+            goal=f"≤ {GOAL_RATIO}×", met=ratio <= GOAL_RATIO,
+            note=f"abused: {spread(loud) if loud else 'none finished'}; alone: "
+                 f"{spread(quiet) if quiet else 'none finished'}; Mallory, meanwhile: {did}"))
+    return out
