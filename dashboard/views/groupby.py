@@ -22,6 +22,7 @@ from . import groupby_link as link
 from . import groupby_results as show
 from . import url
 from .notify import notify, plain
+from .pacing import Paced
 from .session import when_ready
 from .text_choice import TextChoice
 
@@ -88,6 +89,7 @@ class GroupByView(Viewer):
         self.store.param.watch(self._on_schema, "summary")
         self.store.jobs.param.watch(self._on_history, "history")
         self.param.watch(self._sort_for_keys, ["group_by", "sort", "ascending"])
+        self._paced = Paced()  # a flood of clicks costs the server a few Runs a second
         self.param.watch(self._on_action, list(ACTIONS))
         self.query_link = url.QueryLink(  # the tab's query in the page's URL
             link.KEYS, "group-by", lambda: link.state(self, self._dtypes))
@@ -282,7 +284,11 @@ class GroupByView(Viewer):
         self.can_run = self.store.summary is not None and not self.busy
 
     async def _on_action(self, event) -> None:
-        await getattr(self, ACTIONS[event.name])()
+        action = getattr(self, ACTIONS[event.name])
+        if event.name == "cancel_clicked":
+            await action()  # at once, always
+        else:
+            await self._paced(action)
 
     @param.depends("clear_selection_clicked", watch=True)
     def _on_clear_selection_clicked(self) -> None:

@@ -25,6 +25,7 @@ from . import model_search_form as form
 from . import model_search_link as link
 from . import url
 from .notify import notify, plain
+from .pacing import Paced
 
 KIND = "search"
 PRESETS = form.PRESETS
@@ -113,6 +114,7 @@ class ModelSearchView(Viewer):
         self.param.watch(self._update_code, ["estimator", "grid", "cv", "scoring", "holdout",
                                              "target", "features", "encode", "dropna", "rows"])
         self._on_estimator()
+        self._paced = Paced()  # a flood of clicks costs the server a few Runs a second
         self.param.watch(self._on_action, list(ACTIONS))
         self.param.watch(self._on_seed_clicked, list(form.SEED_EVENTS))
         self._heatmap = pn.pane.HoloViews(show.heatmap(None, None, None),
@@ -311,7 +313,11 @@ class ModelSearchView(Viewer):
             KIND, reason="Search cancelled; the remaining fits were dropped.")
 
     async def _on_action(self, event) -> None:
-        await getattr(self, ACTIONS[event.name])()
+        action = getattr(self, ACTIONS[event.name])
+        if event.name == "cancel_clicked":
+            await action()  # at once, always
+        else:
+            await self._paced(action)
 
     def _on_update(self, results: SearchResults) -> None:
         """Show the results as fits land, redrawn at most ``updates-per-second``: a grid of
