@@ -320,7 +320,6 @@ class JobRunner(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._running: dict[str, _Running] = {}
-        self._started: dict[str, float] = {}  # kind -> when its last work began (monotonic)
         self._closed = False
 
     def running(self, kind: str) -> Job | None:
@@ -346,7 +345,7 @@ class JobRunner(param.Parameterized):
         if self._closed:  # asked for after the page went (a watcher, a pending callback)
             job.update(status="cancelled", error=CLOSED)
             return job
-        replaced = await self._cancel(job.kind, reason="Replaced by a newer run.")
+        await self._cancel(job.kind, reason="Replaced by a newer run.")
         job.update(started=dt.datetime.now())
         if remember:
             self._remember(job)
@@ -360,12 +359,7 @@ class JobRunner(param.Parameterized):
         # The work runs in a task of its own: Cancel stops that task, never the caller's
         # (a Panel callback, a notebook cell), whose own cancellation stays its own.
         running = self._running[job.kind] = _Running(job)
-        # A Run that replaces one still running waits out the interval since that one
-        # started: a flood of clicks starts a few jobs a second, the last click wins.
-        now = time.monotonic()
-        wait = (self._started.get(job.kind, now) + (config.get("jobs.min-interval") or 0)
-                - now) if replaced else 0.0
-        running.task = asyncio.ensure_future(self._work(running, work, report, wait))
+        running.task = asyncio.ensure_future(self._work(running, work, report))
         try:
             await asyncio.wait([running.task])
         except asyncio.CancelledError:  # the caller went away: so does its work
@@ -399,10 +393,7 @@ class JobRunner(param.Parameterized):
             CACHE.put(cache_key, result, job.stats)
         return job
 
-    async def _work(self, running: "_Running", work, report: bool, wait: float):
-        if wait > 0:  # started too soon after the last one: a newer Run cancels it here
-            await asyncio.sleep(wait)
-        self._started[running.job.kind] = time.monotonic()
+    async def _work(self, running: "_Running", work, report: bool):
         client = await self.manager.get_client()
         running.context = context = JobContext(client, running.job)
         if report:

@@ -8,7 +8,6 @@ as the one every later gather joins: every session's work then failed with
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from dask import delayed
@@ -143,34 +142,3 @@ async def test_a_result_over_the_cap_stays_on_the_cluster_and_says_its_size(mana
     job = await runner.run(Job(kind="groupby"), lambda ctx: run_query(ctx, ddf, spec))
     assert job.status == "done" and len(job.result) == 200_000
 
-
-def _slow_sum(values: list[int]) -> int:
-    time.sleep(0.2)
-    return sum(values)
-
-
-async def test_a_flood_of_runs_starts_a_few_jobs_a_second_and_the_last_click_runs(manager):
-    # A script clicking Run at wire speed (thousands a minute, each replacing the last)
-    # had the cluster start and cancel every one: a neighbour's Run took 4× as long
-    # (benchmark figure 10). Replacing Runs now start a few a second; the last one runs.
-    runner = JobRunner(manager=manager)
-    began = []
-
-    def work(n: int):
-        async def run(ctx):
-            began.append(n)
-            (total,) = await ctx.compute(delayed(_slow_sum)([n, 1]))
-            return total
-        return run
-
-    start = time.monotonic()
-    jobs = []
-    for n in range(100):  # 100 clicks a second, for a second
-        jobs.append(asyncio.ensure_future(runner.run(Job(kind="groupby"), work(n))))
-        await asyncio.sleep(0.01)
-    done = await asyncio.gather(*jobs)
-    clicking = time.monotonic() - start
-    assert (done[-1].status, done[-1].result) == ("done", 100), done[-1].error
-    assert began[-1] == 99 and all(j.status == "cancelled" for j in done[:-1])
-    # One start, then at most one per interval while clicks come, and the last.
-    assert len(began) <= clicking / 0.5 + 2, began
