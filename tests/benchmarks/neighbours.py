@@ -3,7 +3,7 @@
 A hosted ``panel serve`` (``workbench.hosted``, result cache off) on the benchmark's
 cluster. Ben, in Chromium, opens the Group-by tab again and again (page load: ``goto``
 to an enabled Run) and then clicks Run again and again (click to result shown). He does
-it twice: alone, then while Mallory, without a browser (so that no second Chromium
+it three times: alone, beside a fair neighbour, then while Mallory, without a browser (so that no second Chromium
 takes the cores the measure needs), does all she can:
 
 - opens pane sockets through the proxy until refused, and keeps them open;
