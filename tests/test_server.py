@@ -1,7 +1,6 @@
 """Serving: the programmatic entry mounts the proxy; the embedded cluster dies with the server."""
 from __future__ import annotations
 
-import re
 import sys
 import urllib.error
 import urllib.parse
@@ -12,6 +11,7 @@ import psutil
 from bokeh.util.token import get_token_payload
 
 from tests.conftest import Process, csrf_field, free_port, http_status, wait_until
+from tests.proxy.test_proxy_server import bokeh_token
 
 
 def script_serve(tmp_path, address: str, port: int, **options) -> Process:
@@ -87,8 +87,7 @@ def test_a_login_retried_under_a_prefix_lands_in_the_app(process_cluster, tmp_pa
         # Logged in, the app's page holds no cookie in its session token (issue 18).
         with opener.open(f"{root}/app", timeout=30) as answer:
             page = answer.read().decode()
-        [token] = set(re.findall(r'"token":\s*"([^"]+)"', page))
-        payload = get_token_payload(token)
+        payload = get_token_payload(bokeh_token(page.encode()))
         assert payload["cookies"] == {} and "workbench_identity" in payload
     finally:
         server.stop()

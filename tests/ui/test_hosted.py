@@ -12,6 +12,7 @@ import pytest
 from bokeh.util.token import get_token_payload
 
 from tests.conftest import ROOT, http_status, wait_until
+from tests.proxy.test_proxy_server import bokeh_token
 from tests.ui.conftest import (WAIT_MS, log_in, pane_frame, run_workshop_query, task_rects,
                                wait_for_bokeh, wait_for_task_rects)
 
@@ -53,6 +54,12 @@ def logged_in_page(browser, url: str, user: str):
     page.goto(url)
     log_in(page, user, PASSWORD)
     return page
+
+
+def download_url(page) -> str:
+    """The absolute address of the page's Download CSV link."""
+    href = page.get_by_role("button", name="Download CSV").get_attribute("href")
+    return page.evaluate("h => new URL(h, location.href).href", href)
 
 
 def walk_main_flow(page) -> None:
@@ -174,8 +181,7 @@ def test_a_results_download_link_is_its_owners_alone(serve, browser, process_clu
     ana = logged_in("ana")
     run_workshop_query(ana)
     link = ana.get_by_role("button", name="Download CSV")
-    href = link.get_attribute("href")
-    url = ana.evaluate("h => new URL(h, location.href).href", href)
+    url = download_url(ana)
     assert urlsplit(url).path.startswith("/team/wb/download/")
     with ana.expect_download() as download:
         link.click()
@@ -215,8 +221,7 @@ def test_a_login_copied_before_logout_opens_nothing_after(serve, browser, proces
     # The login cookies go to this app only, under its prefix.
     paths = {c["name"]: c["path"] for c in ana.context.cookies()}
     assert paths["user"] == paths["id_token"] == "/team/wb/", paths
-    download = ana.evaluate("h => new URL(h, location.href).href",
-                            ana.get_by_role("button", name="Download CSV").get_attribute("href"))
+    download = download_url(ana)
     pane = f"{app.root}/dask/individual-plots.json"
     copy = browser.new_context()
     copy.add_cookies(ana.context.cookies())
@@ -256,16 +261,14 @@ def test_the_pages_token_holds_no_login_cookie_yet_the_app_knows_its_user(
         c["httpOnly"] for c in ana.context.cookies() if c["name"] in ("user", "wb_login"))
 
     page = ana.context.request.get(app.url).text()  # the page as the browser gets it
-    [token] = set(re.findall(r'"token":\s*"([^"]+)"', page))
-    data = get_token_payload(token)
+    data = get_token_payload(bokeh_token(page.encode()))
     payload = json.dumps(data)
     for name, value in cookies.items():
         assert value not in payload and value not in page, f"the {name} cookie is in the page"
     assert data["cookies"] == {} and "cookie" not in {h.lower() for h in data["headers"]}
 
     # The app still knows who this is: the download link answers its owner only.
-    link = ana.evaluate("h => new URL(h, location.href).href",
-                        ana.get_by_role("button", name="Download CSV").get_attribute("href"))
+    link = download_url(ana)
     assert ana.context.request.get(link).status == 200
     ben = logged_in_page(browser, app.url, "ben")
     assert ben.context.request.get(link, max_redirects=0).status in (403, 404)
