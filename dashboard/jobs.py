@@ -22,7 +22,7 @@ from dask.delayed import Delayed
 from distributed import Client, Future, as_completed, futures_of
 from distributed.diagnostics.progress import Progress
 
-from . import config
+from . import config, user_share
 from .cache import CACHE
 from .cluster import ClusterManager, ClusterUnavailable
 from .cluster.deaths import explain_worker_death
@@ -316,6 +316,9 @@ class JobRunner(param.Parameterized):
     manager = param.ClassSelector(class_=ClusterManager, doc="The shared cluster connection.")
     history = param.List(default=[], item_type=Job, doc="This session's jobs, newest first.")
     history_size = param.Integer(default=50, doc="How many jobs the history keeps.")
+    user = param.String(default=None, allow_None=True, doc=(
+        "The session's login: hosted, its runs count against that user's share of the "
+        "server, across all of their tabs (see dashboard.user_share)."))
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -328,20 +331,23 @@ class JobRunner(param.Parameterized):
 
     async def run(self, job: Job, work: Callable[[JobContext], Awaitable[Any]], *,
                   cache_key: str | None = None, report: bool = False,
-                  explain: Callable[[Exception], str] = str, remember: bool = True) -> Job:
+                  explain: Callable[[Exception], str] = str, remember: bool = True,
+                  counted: bool = True) -> Job:
         """Run ``work`` for ``job``; never raises: the outcome is in ``job``.
 
         A job of the same kind still running is cancelled first (a second Run
         never leaves orphaned work). A cached result returns at once. Helper work
         (filling a widget's options) passes ``remember=False`` to stay out of the
-        history. Called from any loop, it runs on the client's.
+        history, and the quick reads every page needs pass ``counted=False`` to stay
+        out of the user's share of runs. Called from any loop, it runs on the client's.
         """
         job.belongs_to(asyncio.get_running_loop())
         return await self.manager.on_client_loop(self._run(
             job, work, cache_key=cache_key, report=report, explain=explain,
-            remember=remember))
+            remember=remember, counted=counted))
 
-    async def _run(self, job: Job, work, *, cache_key, report, explain, remember) -> Job:
+    async def _run(self, job: Job, work, *, cache_key, report, explain, remember,
+                   counted) -> Job:
         if self._closed:  # asked for after the page went (a watcher, a pending callback)
             job.update(status="cancelled", error=CLOSED)
             return job
@@ -354,6 +360,17 @@ class JobRunner(param.Parameterized):
             result, stats = hit
             job.update(status="done", cached=True, result=result, stats=dict(stats))
             return job
+        if counted and not user_share.RUNS.take(self.user):
+            job.update(status="failed", error=user_share.runs_refused())
+            return job
+        try:
+            return await self._start(job, work, cache_key=cache_key, report=report,
+                                     explain=explain)
+        finally:
+            if counted:
+                user_share.RUNS.give_back(self.user)
+
+    async def _start(self, job: Job, work, *, cache_key, report, explain) -> Job:
         job.update(status="running")
         t0 = time.perf_counter()
         # The work runs in a task of its own: Cancel stops that task, never the caller's

@@ -8,8 +8,8 @@ import panel as pn
 from panel.io.application import build_applications
 
 from .cluster import ClusterManager
-from . import logins
-from .session_token import SessionPayload
+from . import logins, user_share
+from .session_token import SessionPayload, current_user
 from .login_limit import login_routes
 from .login_redirect import use_prefix_for_login
 from .proxy import mount_routes
@@ -32,6 +32,19 @@ def freeze_startup_objects() -> None:
         gc.freeze()
 
 
+def refusal():
+    """What a new page gets instead of the app, if anything: the way back to the login
+    form for a login a logout ended, a sentence past the user's pages (hosted). A page
+    let in holds one of its user's pages until its session ends."""
+    if not logins.page_allowed():
+        return logins.ended_page()
+    user = current_user()
+    if not user_share.PAGES.take(user):
+        return pn.pane.Alert(user_share.pages_refused(), alert_type="warning")
+    pn.state.on_session_destroyed(lambda context: user_share.PAGES.give_back(user))
+    return None
+
+
 def serve(manager: ClusterManager | None = None, **kwargs: Any):
     """``pn.serve`` the workbench at ``/app`` with the proxy at ``/dask/``.
 
@@ -44,8 +57,9 @@ def serve(manager: ClusterManager | None = None, **kwargs: Any):
 
     def app():
         pn.extension(notifications=True)  # scripts from the server's static/ (see app/main.py)
-        if not logins.page_allowed():  # a login a logout ended: the way back only
-            return logins.ended_page()
+        refused = refusal()
+        if refused is not None:
+            return refused
         return Workbench(**({"manager": manager} if manager else {})).template()
 
     kwargs.setdefault("show", False)

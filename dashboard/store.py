@@ -139,7 +139,7 @@ class SessionStore(param.Parameterized):
         job = await self.jobs.run(
             Job(kind="summary", title=f"summary of {dataset.name}", dataset=dataset.name),
             work, cache_key=tokenize(dataset.cache_token(), "summary"), remember=False,
-            explain=lambda e: str(explain(e, dataset)))
+            counted=False, explain=lambda e: str(explain(e, dataset)))
         if token != self._refreshes:
             return
         if job.status == "done":

@@ -142,3 +142,49 @@ async def test_a_result_over_the_cap_stays_on_the_cluster_and_says_its_size(mana
     job = await runner.run(Job(kind="groupby"), lambda ctx: run_query(ctx, ddf, spec))
     assert job.status == "done" and len(job.result) == 200_000
 
+
+
+async def test_hosted_a_users_runs_share_one_limit_across_their_sessions(manager):
+    """Hosted, one login's sessions (tabs) share jobs.max-running-per-user: past it a
+    run gets a sentence and reaches no worker; another login runs meanwhile; a run that
+    ends (or is cancelled) gives its place back. Page essentials are not counted."""
+    import dask.config
+    from distributed import Event
+
+    release = Event("slow-run", client=manager.client)
+
+    async def slow(ctx):
+        def wait(name):
+            from distributed import Event
+            return Event(name).wait(60)
+        return await ctx.compute(delayed(wait, pure=False)("slow-run"))
+
+    async def quick(ctx):
+        return await ctx.compute(delayed(sum)([1, 2]))
+
+    with dask.config.set({"workbench.hosted": True, "workbench.jobs.max-running-per-user": 1}):
+        tab_1, tab_2 = JobRunner(manager=manager, user="ana"), JobRunner(manager=manager,
+                                                                           user="ana")
+        ben = JobRunner(manager=manager, user="ben")
+        first = asyncio.ensure_future(tab_1.run(Job(kind="search"), slow))
+        while tab_1.running("search") is None or tab_1.running("search").status != "running":
+            await asyncio.sleep(0.05)
+        refused = await tab_2.run(Job(kind="groupby"), quick)
+        assert refused.status == "failed"
+        assert refused.error.startswith("You have 1 runs going already")
+        essential = await tab_2.run(Job(kind="summary"), quick, counted=False)
+        assert (essential.status, essential.result) == ("done", [3])
+        assert (await ben.run(Job(kind="groupby"), quick)).status == "done"
+        await release.set()
+        assert (await first).status == "done"
+        again = await tab_2.run(Job(kind="groupby"), quick)
+        assert (again.status, again.result) == ("done", [3]), again.error
+        # Cancelled, a run gives its place back too.
+        await release.clear()
+        going = asyncio.ensure_future(tab_1.run(Job(kind="search"), slow))
+        while tab_1.running("search") is None:
+            await asyncio.sleep(0.05)
+        await tab_1.cancel("search")
+        await going
+        assert (await tab_2.run(Job(kind="groupby"), quick)).status == "done"
+    await release.set()

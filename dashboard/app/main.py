@@ -10,8 +10,8 @@ import sys
 
 import panel as pn
 
-from dashboard import config, diagnostics, logins, session_token
-from dashboard.server import freeze_startup_objects
+from dashboard import config, diagnostics, session_token
+from dashboard.server import freeze_startup_objects, refusal
 from dashboard.views import Workbench
 
 # Served, the page names its scripts and stylesheets and this server serves them from
@@ -31,7 +31,7 @@ if config.hosted() and session_token.token_carries_cookies():
     # cookies. Hosted, nothing is shown until the server is started the right way.
     pn.pane.Markdown("This server puts its login cookies in the page. Start it with "
                      "`panel serve dashboard/app` (the app's directory).").servable()
-elif logins.page_allowed():
+elif (refused := refusal()) is not None:  # a login a logout ended; past the user's pages
+    refused.servable()
+else:
     Workbench().servable()
-else:  # a login a logout ended gets no app, only the way back to the login form
-    logins.ended_page().servable()

@@ -361,7 +361,7 @@ class GroupByView(Viewer):
         top = frequent_values(ddf, column, config.get("groupby.filter-choices"))
         job = await self.store.jobs.run(
             Job(kind=f"choices-{column}", title=f"values of {column}"),
-            lambda ctx: ctx.compute(top), remember=False,
+            lambda ctx: ctx.compute(top), remember=False, counted=False,
             cache_key=tokenize(self.store.dataset.cache_token(), column))
         options = [str(v) for v in job.result[0].index] if job.status == "done" else []
         if job.status == "failed":

@@ -10,6 +10,7 @@ from panel.viewable import Viewer
 
 from .. import downloads
 from ..cluster import ClusterManager, get_manager
+from ..session_token import current_user
 from ..store import SessionStore
 from .cluster_card import ClusterCard
 from .dataset_picker import DatasetPicker
@@ -48,6 +49,7 @@ class Workbench(Viewer):
         # (see _on_session_destroyed). A served page starts its work on its own
         # document (the shared manager's changes arrive from anywhere), once it is ready.
         self.store = SessionStore(manager=self.manager, schedule=on_this_document(when_ready))
+        self.store.jobs.user = current_user()  # hosted: its runs count in its user's share
         self.datasets = DatasetPicker(store=self.store)
         self.groupby = GroupByView(store=self.store)
         self.explore = ExploreView(store=self.store)

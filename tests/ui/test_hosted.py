@@ -13,8 +13,8 @@ from bokeh.util.token import get_token_payload
 
 from tests.conftest import ROOT, http_status, wait_until
 from tests.proxy.test_proxy_server import bokeh_token
-from tests.ui.conftest import (WAIT_MS, log_in, pane_frame, run_workshop_query, task_rects,
-                               wait_for_bokeh, wait_for_task_rects)
+from tests.ui.conftest import (WAIT_MS, WORKSHOP_CODE, log_in, pane_frame, run_workshop_query,
+                               task_rects, wait_for_bokeh, wait_for_task_rects)
 
 HOSTED = {"DASK_WORKBENCH__HOSTED": "true"}
 PASSWORD = "team-pw-123"
@@ -274,3 +274,54 @@ def test_the_pages_token_holds_no_login_cookie_yet_the_app_knows_its_user(
     assert ben.context.request.get(link, max_redirects=0).status in (403, 404)
     for context in (ana.context, ben.context):
         context.close()
+
+
+def test_one_users_share_holds_across_their_tabs(serve, browser, process_cluster):
+    # One login, many tabs: each tab had its own caps, so one user could take the
+    # server's share of several (issue 18). Hosted, a login has at most
+    # jobs.max-running-per-user runs going and login.max-pages-per-user pages open.
+    env = {**HOSTED, "DASK_WORKBENCH__JOBS__MAX_RUNNING_PER_USER": "1",
+           "DASK_WORKBENCH__LOGIN__MAX_PAGES_PER_USER": "2"}
+    app = serve("--basic-auth", PASSWORD, "--cookie-secret", "u" * 32, env=env,
+                app_args=("--scheduler", process_cluster.address), ready_path="login")
+    ana = logged_in_page(browser, app.url, "ana")
+    ana.locator(".bk-tab").filter(has_text="Model search").click()
+    ana.get_by_role("button", name="Seed large grid (36 candidates)").click()
+    ana.get_by_role("button", name="Run search").click()
+    cancel = ana.get_by_role("button", name="Cancel", exact=True)
+    ana.locator(".search-progress-text").filter(has_text=re.compile(r"fits done")).wait_for(
+        timeout=120_000)  # the search is going
+
+    # Her second tab: its page opens, its Run gets a sentence, and nothing runs.
+    second = ana.context.new_page()
+    second.goto(app.url)
+    second.locator(".bk-tab", has_text="Group-by").click()
+    second.locator(".groupby-code").get_by_text(WORKSHOP_CODE).wait_for()
+    second.get_by_role("button", name="Run", exact=True).click()
+    second.locator(".groupby-error").filter(has_text="You have 1 runs going already").wait_for()
+    assert second.locator(".groupby-figures").filter(has_text="rows scanned").count() == 0
+    # Her third tab gets only a sentence; Ben, another login, runs as usual meanwhile.
+    third = ana.context.new_page()
+    third.goto(app.url)
+    third.get_by_text("You have 2 pages of the Workbench open already").wait_for()
+    assert third.locator(".bk-tab").count() == 0
+    ben = logged_in_page(browser, app.url, "ben")
+    run_workshop_query(ben)
+
+    # Her search cancelled, her second tab's Run goes; a closed tab frees its page.
+    cancel.click()
+    ana.get_by_text(re.compile("Search cancelled")).first.wait_for()
+    run_workshop_query(second)
+    second.close(run_before_unload=True)
+
+    def third_opens_the_app() -> bool:
+        third.reload()
+        try:
+            third.locator(".bk-tab", has_text="Group-by").wait_for(timeout=5_000)
+            return True
+        except Exception:
+            return False
+    wait_until(third_opens_the_app, 90, "a page of Ana's after she closed one", interval=1)
+    run_workshop_query(third)
+    ben.context.close()
+    ana.context.close()
