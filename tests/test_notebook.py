@@ -87,3 +87,47 @@ def test_the_panes_follow_distributed_dashboard_link(where, kernel_dir, process_
     srcs = re.findall(r'<iframe src="([^"]*)"', app)
     expected = base.format(port=process_cluster.dashboard_port) + "individual-task-stream"
     assert expected in srcs, srcs
+
+
+def comm_message(kind: str, comm_id: str) -> dict:
+    return {"header": {"msg_type": kind}, "content": {"comm_id": comm_id}}
+
+
+async def test_comm_messages_from_subshells_run_on_the_main_loop_once_their_comm_opens():
+    """JupyterLab sends each output's messages to a subshell thread: the kernel handles
+    them on its main loop, in order, and one that comes before its comm is open waits
+    for it (ipykernel would drop it, and Panel's page would wait for good)."""
+    import asyncio
+    import threading
+
+    from dashboard.notebooks import _OnMainLoop
+
+    loop, comms, seen = asyncio.get_running_loop(), {}, []
+
+    def handler(stream, idents, msg):  # what ipykernel's CommManager.comm_msg does
+        if msg["content"]["comm_id"] in comms:
+            seen.append((msg["header"]["msg_type"], threading.current_thread().name))
+
+    wrapped = _OnMainLoop(handler, loop, comms)
+
+    def from_a_subshell(kind, comm_id):
+        async def handle():  # as ipykernel's dispatch, on the subshell's own loop
+            await wrapped(None, [], comm_message(kind, comm_id))
+
+        def send():
+            asyncio.run(asyncio.wait_for(handle(), 10))
+        thread = threading.Thread(target=send, name="subshell")
+        thread.start()
+        return thread
+
+    early = from_a_subshell("comm_msg", "output-1")
+    await asyncio.sleep(0.3)  # the comm_open is still queued behind Run All's cells
+    assert seen == []
+    comms["output-1"] = object()
+    await asyncio.to_thread(early.join, 10)
+    assert seen == [("comm_msg", threading.main_thread().name)]
+    # A message for a comm already closed is dropped at once, as before.
+    wrapped(None, [], comm_message("comm_close", "output-0"))
+    late = from_a_subshell("comm_msg", "output-0")
+    await asyncio.to_thread(late.join, 10)
+    assert not late.is_alive() and len(seen) == 1

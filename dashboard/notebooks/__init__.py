@@ -20,16 +20,43 @@ sends a shown view's changes once JupyterLab has opened the output's connection,
 until then retries each change on its own every 0.1 s: two changes made in that time
 can arrive in either order, and the page keeps the older (seen with the cluster card
 and the group-by's code while a notebook runs all its cells).
+
+JupyterLab 4.4 and later send each output's widget messages to an ipykernel subshell,
+a thread of its own (``commsOverSubshells``, one per comm target by default). Panel
+and Bokeh are not thread-safe: two outputs of one app (``wb`` and ``wb.model_search``)
+then changed shared state from two threads at once, and the page lost updates (a seed
+search done in the kernel still showed its old form and "0 / 8 tasks"; a Run click
+that started nothing). :func:`extension` hands every comm message to the kernel's main
+loop, where the app lives, as JupyterLab's ``commsOverSubshells: disabled`` would
+(jupyterlab/jupyterlab#19719 is the same race with matplotlib).
+
+A new output's first message can also reach its subshell before the kernel has opened
+that output's comm: the ``comm_open`` waits on the main shell behind the cells Run All
+queued, and ipykernel drops a message for a comm it does not know. Panel's page then
+waits for good for that message's acknowledgement and sends nothing more: a Run click
+that never arrived, seen in 1 of 4 notebook runs. Such a message now waits (at most
+``OPEN_WAIT`` seconds) for its comm to open.
+
+In a notebook, a widget change that raises while Panel applies a page's message leaves
+that output's Bokeh document unheld (Panel 1.9 re-holds it after the message only when
+nothing raised): every later change of the output is then dropped, and the page freezes
+(a finished seed search still showing its first fits, after a Select sent back an
+option the kernel had just replaced: "accuracy not in list"). :func:`extension` sets
+Panel's ``exception_handler`` (unless one is set) to log such an error instead.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..views import Workbench
 
+log = logging.getLogger(__name__)
 EXTENSIONS = ("tabulator", "gridstack")  # every Panel extension the app's views use
 # A data: URL ignores its fragment; Panel reads a module name from the end of each
 # js_files URL (for the classic notebook's require.js), which needs a "name.js" there.
@@ -55,6 +82,63 @@ def extension(*extra: str, **config) -> None:
     # hvPlot loads HoloViews' extension as the views import it: in this cell, where it
     # is a reload of what pn.extension published above, not a second full copy.
     from .. import views  # noqa: F401
+    comms_on_the_main_loop()
+    if pn.config.exception_handler is None:  # raising would freeze the output, see above
+        pn.config.exception_handler = _log_callback_error
+
+
+COMM_MESSAGES = ("comm_open", "comm_msg", "comm_close")
+OPEN_WAIT = 300.0  # seconds: Run All may queue minutes of cells before a comm_open
+
+
+def comms_on_the_main_loop() -> None:
+    """Handle this kernel's comm messages on its main thread's loop, whichever subshell
+    they arrive on (see the module's docstring). Outside a kernel, nothing changes."""
+    from IPython import get_ipython
+    handlers = getattr(getattr(get_ipython(), "kernel", None), "shell_handlers", None)
+    if not handlers or threading.current_thread() is not threading.main_thread():
+        return
+    kernel = get_ipython().kernel
+    loop = asyncio.get_event_loop()  # the main shell's: this runs in a cell
+    for kind in COMM_MESSAGES:
+        handler = handlers.get(kind)
+        if handler is not None and not isinstance(handler, _OnMainLoop):
+            handlers[kind] = _OnMainLoop(handler, loop, kernel.comm_manager.comms)
+
+
+class _OnMainLoop:
+    """A kernel's message handler that runs on ``loop``: a subshell awaits it there, so
+    its messages stay in order and its busy/idle status brackets the real work. A
+    message for a comm not open yet waits for it (``comms``: the kernel's open ones)."""
+
+    def __init__(self, handler, loop: asyncio.AbstractEventLoop, comms: dict) -> None:
+        self.handler, self.loop, self.comms = handler, loop, comms
+
+    closed: set[str] = set()  # comms closed (their late messages wait for nothing)
+
+    def __call__(self, stream, idents, msg):
+        if msg["header"]["msg_type"] == "comm_close":
+            self.closed.add(msg["content"].get("comm_id"))
+        if threading.current_thread() is threading.main_thread() or self.loop.is_closed():
+            return self.handler(stream, idents, msg)
+        return asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._handle(stream, idents, msg), self.loop))
+
+    async def _handle(self, stream, idents, msg) -> None:
+        comm_id = msg["content"].get("comm_id")
+        if msg["header"]["msg_type"] == "comm_msg" and comm_id not in self.comms:
+            deadline = self.loop.time() + OPEN_WAIT
+            while (comm_id not in self.comms and comm_id not in self.closed
+                   and self.loop.time() < deadline):
+                await asyncio.sleep(0.05)
+        result = self.handler(stream, idents, msg)
+        if asyncio.iscoroutine(result):
+            await result
+
+
+def _log_callback_error(error: BaseException) -> None:
+    log.warning("A change from the page could not be applied: %r", error,
+                exc_info=(type(error), error, error.__traceback__))
 
 
 async def ready(app: Workbench, timeout: float = 60) -> Workbench:

@@ -1,6 +1,6 @@
 """The shipped notebook in a real JupyterLab, driven by Chromium: Run All Cells, then the
-group-by tab's Run, with each way a notebook may have (or not have) a Dask client, and
-nothing loaded from off the machine."""
+group-by tab's Run and the model search's seed search, with each way a notebook may
+have (or not have) a Dask client, and nothing loaded from off the machine."""
 from __future__ import annotations
 
 import json
@@ -17,11 +17,16 @@ from panel.io.resources import CDN_DIST, JS_VERSION
 from tests.conftest import ROOT, Process, free_port, http_status, wait_until
 from tests.ui.conftest import (POLL_MS, WAIT_MS, WORKSHOP_CODE, _record_external, pane_frame,
                                run_workshop_query, wait_for_bokeh, wait_for_task_rects)
+from tests.ui.test_model_search import SEARCH_MS
 
 NOTEBOOK = ROOT / "dashboard" / "notebooks" / "workbench.ipynb"
 KERNEL = {"name": "workbench-test", "display_name": "Workbench test", "language": "python"}
 RUN_ALL_MS = 240_000  # a cold kernel imports panel, bokeh and distributed, then reads data
 RESULT = re.compile(r"3 groups · 336,776 rows scanned")
+# What Panel logs in the browser's console when a kernel-side callback raised.
+PYTHON_FAILED = "Python failed with the following traceback"
+# The seed search's answer, as tests/ui/test_model_search.py sees it under panel serve.
+SEED_BEST, SEED_SCORE = '{"C": 10.0, "kernel": "rbf"}', "Best score 0.9086"
 # Visible text of an element including its (nested) shadow roots, where Panel renders.
 DEEP_TEXT_JS = """(el) => { const walk = n => (n.shadowRoot ? walk(n.shadowRoot) : '') +
   [...n.childNodes].map(c => c.nodeType === 3 ? c.textContent :
@@ -85,10 +90,10 @@ VARIANTS: dict[str, tuple] = {
     "address": (address_only, False),
     "no-client": (no_client, False),
 }
-# What each variant's run saw leave the machine up to its result, and what the app's own
-# cluster's Scale did then, for the offline tests below.
+# What each variant's run saw leave the machine up to the group-by's result, and what
+# left after (the seed search, Scale: panes updated in place), for the tests below.
 SEEN: dict[str, list[str]] = {}
-SCALED: list[list[str]] = []
+UPDATED: list[list[str]] = []
 # Panel inlines a pane's stylesheets when the pane is first shown and when a layout gains
 # children, not when a shown HTML/Markdown/Alert pane is updated in place: then
 # HTMLBasePane._update sends all its properties again, and Reactive._process_param_change
@@ -155,6 +160,9 @@ def write_variant(lab, name: str) -> tuple[str, nbformat.NotebookNode]:
 # What the kernel knows when the page shows no result: the app's own params, asked by a
 # second client of the running kernel (the notebook itself is left as it is).
 KERNEL_REPORT = """
+import dashboard
+print("package:", dashboard.__file__)
+print("comm messages handled by:", get_ipython().kernel.shell_handlers["comm_msg"])
 print("cluster:", wb.manager.status, "-", wb.manager.message)
 job = wb.groupby.job
 print("group-by job:", job and (job.status, job.error, job.done, job.total))
@@ -212,12 +220,13 @@ def cell_report(path) -> tuple[list[str], list[str]]:
     return lines, errors
 
 
-@pytest.mark.timeout(480)  # lab start (first variant), a cold kernel's Run All, the group-by
+@pytest.mark.timeout(600)  # lab start (first variant), a cold kernel's Run All, the runs
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, process_cluster,
                                                              browser, artifacts):
-    """Open, Run All, Run on the group-by: the workshop's numbers, live panes, the user's
-    client still working, and (the app's own cluster) Scale with its notification."""
+    """Open, Run All, Run on the group-by: the workshop's numbers, live panes, the seed
+    model search's best parameters, the user's client still working, and (the app's own
+    cluster) Scale with its notification."""
     filename, nb = write_variant(lab, variant)
     _, user_client = VARIANTS[variant]
     context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -225,8 +234,8 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
     page = context.new_page()
     page.external_requests, console, problems = [], [], []
     page.on("request", lambda r: _record_external(page, r.url))
-    page.on("console", lambda m: (m.type == "error" or "rror" in m.text)
-            and console.append(m.text.splitlines()[0][:300]))
+    page.on("console", lambda m: (m.type == "error" or "rror" in m.text) and console.append(
+        m.text[:3000] if PYTHON_FAILED in m.text else m.text.splitlines()[0][:300]))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     shot = lambda name: page.screenshot(path=str(artifacts / f"jupyterlab-{variant}-{name}.png"))
     cell = lambda code: page.locator(".jp-CodeCell").filter(
@@ -290,6 +299,30 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
         except Exception:
             problems.append(f"the Task Stream pane ({stream.url}) drew no task")
 
+        SEEN[variant] = list(page.external_requests)  # checked by the offline tests below
+        # The model search alone: the workshop's SVC grid search, seeded, to its best.
+        search = cell(re.compile(r"^\s*wb\.model_search\s*$")).locator(".jp-OutputArea")
+        search.get_by_role("button", name="Seed small grid (2 × 2)").click()
+        search.get_by_role("button", name="Run search").click()
+        best = search.locator(".search-best").filter(has_text=SEED_BEST)
+        outcome = (best.filter(has_text=SEED_SCORE).or_(search.locator(".search-error"))
+                   .or_(page.locator(".notyf__toast", has_text=re.compile("rror|fail"))))
+        outcome.first.wait_for(timeout=SEARCH_MS)
+        if not best.filter(has_text=SEED_SCORE).count():
+            problems.append("the seed search gave no best parameters but: " + " | ".join(
+                outcome.evaluate_all(f"els => els.map({DEEP_TEXT_JS})")))
+        else:  # and it ends: every fit's result reaches the page
+            done = search.locator(".search-progress-text").filter(has_text="8 / 8 fits done")
+            try:
+                done.wait_for()
+            except Exception:
+                problems.append("the seed search's progress stopped at: " + " | ".join(
+                    search.locator(".search-progress-text").evaluate_all(
+                        f"els => els.map({DEEP_TEXT_JS})")))
+        search.locator(".search-best").last.evaluate("e => e.scrollIntoView()")
+        shot("5-model-search")
+        UPDATED.append(page.external_requests[len(SEEN[variant]):])
+
         if user_client:  # the user's own client still works after the app ran on it
             check = cell("client.submit")
             prompt = check.locator(".jp-InputPrompt")
@@ -300,10 +333,10 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
             again = check.locator(".jp-OutputArea-output").inner_text().strip()
             if again != "6":
                 problems.append(f"the user's client, asked again after Run, gave {again!r}")
-            shot("5-client-check")
+            shot("6-client-check")
 
-        SEEN[variant] = list(page.external_requests)  # checked by the offline tests below
         if variant == "no-client":  # the app's own cluster: Scale, its notice, its card
+            sent = len(page.external_requests)
             app.locator(".scale-workers input").fill("3")
             app.locator(".scale-workers input").press("Enter")
             app.get_by_role("button", name="Scale", exact=True).click()
@@ -315,10 +348,10 @@ def test_run_all_then_the_groupby_tab_offline_in_jupyterlab(variant, lab, proces
                 app.get_by_text(re.compile(r"Workers 3 · Threads 3")).wait_for()
             except Exception:
                 problems.append("the cluster card did not show the third worker")
-            shot("5-scaled")
-            SCALED.append(page.external_requests[len(SEEN[variant]):])
+            shot("7-scaled")
+            UPDATED.append(page.external_requests[sent:])
 
-        if [m for m in console if m.startswith("pageerror")]:
+        if [m for m in console if m.startswith("pageerror") or PYTHON_FAILED in m]:
             problems.append(f"the page raised: {console}")
         assert not problems, "\n".join(problems)
     except BaseException:
@@ -347,9 +380,9 @@ def test_nothing_leaves_the_machine_in_jupyterlab(variant):
 
 
 def test_nothing_leaves_the_machine_when_a_shown_pane_changes_in_jupyterlab():
-    """Scale changes the cluster card's summary in place, after it is shown."""
-    assert SCALED, "the no-client run above did not get as far as Scale"
-    seen = SCALED[0]
+    """The seed search's results and Scale's cluster card change shown panes in place."""
+    assert len(UPDATED) > len(VARIANTS), "the runs above did not get as far as Scale"
+    seen = [url for urls in UPDATED for url in urls]
     # Only those stylesheets may leave, and some must: strict, so that a Panel which
     # inlines them fails here, and this xfail goes.
     assert set(seen) <= UPDATED_PANE_CSS, f"requests left the machine: {seen}"
