@@ -285,32 +285,32 @@ def test_one_users_share_holds_across_their_tabs(serve, browser, process_cluster
     app = serve("--basic-auth", PASSWORD, "--cookie-secret", "u" * 32, env=env,
                 app_args=("--scheduler", process_cluster.address), ready_path="login")
     ana = logged_in_page(browser, app.url, "ana")
-    ana.locator(".bk-tab").filter(has_text="Model search").click()
-    ana.get_by_role("button", name="Seed large grid (36 candidates)").click()
-    ana.get_by_role("button", name="Run search").click()
-    cancel = ana.get_by_role("button", name="Cancel", exact=True)
-    ana.locator(".search-progress-text").filter(has_text=re.compile(r"fits done")).wait_for(
-        timeout=120_000)  # the search is going
-
-    # Her second tab: its page opens, its Run gets a sentence, and nothing runs.
-    second = ana.context.new_page()
+    second = ana.context.new_page()  # her second tab, ready before her search starts
     second.goto(app.url)
     second.locator(".bk-tab", has_text="Group-by").click()
     second.locator(".groupby-code").get_by_text(WORKSHOP_CODE).wait_for()
+    ana.locator(".bk-tab").filter(has_text="Model search").click()
+    ana.get_by_role("button", name="Seed large grid (36 candidates)").click()
+    ana.get_by_role("button", name="Run search").click()
+    ana.locator(".search-progress-text").filter(has_text=re.compile(r"fits done")).wait_for(
+        timeout=120_000)  # her search is going
+
+    # Her second tab's Run gets a sentence, and nothing runs.
     second.get_by_role("button", name="Run", exact=True).click()
     second.locator(".groupby-error").filter(has_text="You have 1 runs going already").wait_for()
     assert second.locator(".groupby-figures").filter(has_text="rows scanned").count() == 0
-    # Her third tab gets only a sentence; Ben, another login, runs as usual meanwhile.
+    # Her third tab gets only a sentence; Ben, another login, gets his page.
     third = ana.context.new_page()
     third.goto(app.url)
     third.get_by_text("You have 2 pages of the Workbench open already").wait_for()
     assert third.locator(".bk-tab").count() == 0
     ben = logged_in_page(browser, app.url, "ben")
-    run_workshop_query(ben)
+    ben.locator(".bk-tab", has_text="Group-by").wait_for()
 
-    # Her search cancelled, her second tab's Run goes; a closed tab frees its page.
-    cancel.click()
+    # Her search cancelled, Ben's Run and her second tab's go; a closed tab frees a page.
+    ana.get_by_role("button", name="Cancel", exact=True).click()
     ana.get_by_text(re.compile("Search cancelled")).first.wait_for()
+    run_workshop_query(ben)
     run_workshop_query(second)
     second.close(run_before_unload=True)
 
