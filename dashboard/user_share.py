@@ -43,22 +43,22 @@ class Share:
             if not self._held[user]:
                 del self._held[user]
 
-    def held(self, user: str | None) -> int:
-        return self._held.get(user, 0) if user is not None else 0
-
 
 RUNS = Share("jobs.max-running-per-user")
 PAGES = Share("login.max-pages-per-user")
 
 
 def runs_refused() -> str:
-    limit = RUNS.limit()
-    return (f"You have {limit} runs going already, in this tab or your others: this "
-            "server lets each user run that many at once so that everyone gets a share. "
-            "Wait for one to end, or cancel one, then run again.")
+    return (f"You have {_count(RUNS.limit(), 'run')} going already, in this tab or your "
+            "others: this server lets each user run that many at once so that everyone "
+            "gets a share. Wait for one to end, or cancel one, then run again.")
 
 
 def pages_refused() -> str:
-    limit = PAGES.limit()
-    return (f"You have {limit} pages of the Workbench open already: this server lets "
-            "each user open that many at once. Close one of them, then reload this page.")
+    return (f"You have {_count(PAGES.limit(), 'page')} of the Workbench open already: this "
+            "server lets each user open that many at once. Close one of them, then reload "
+            "this page.")
+
+
+def _count(n: int | None, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

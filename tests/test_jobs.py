@@ -171,7 +171,7 @@ async def test_hosted_a_users_runs_share_one_limit_across_their_sessions(manager
             await asyncio.sleep(0.05)
         refused = await tab_2.run(Job(kind="groupby"), quick)
         assert refused.status == "failed"
-        assert refused.error.startswith("You have 1 runs going already")
+        assert refused.error.startswith("You have 1 run going already")
         essential = await tab_2.run(Job(kind="summary"), quick, counted=False)
         assert (essential.status, essential.result) == ("done", [3])
         assert (await ben.run(Job(kind="groupby"), quick)).status == "done"

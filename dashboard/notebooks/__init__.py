@@ -95,10 +95,10 @@ def comms_on_the_main_loop() -> None:
     """Handle this kernel's comm messages on its main thread's loop, whichever subshell
     they arrive on (see the module's docstring). Outside a kernel, nothing changes."""
     from IPython import get_ipython
-    handlers = getattr(getattr(get_ipython(), "kernel", None), "shell_handlers", None)
+    kernel = getattr(get_ipython(), "kernel", None)
+    handlers = getattr(kernel, "shell_handlers", None)
     if not handlers or threading.current_thread() is not threading.main_thread():
         return
-    kernel = get_ipython().kernel
     loop = asyncio.get_event_loop()  # the main shell's: this runs in a cell
     for kind in COMM_MESSAGES:
         handler = handlers.get(kind)
@@ -111,10 +111,11 @@ class _OnMainLoop:
     its messages stay in order and its busy/idle status brackets the real work. A
     message for a comm not open yet waits for it (``comms``: the kernel's open ones)."""
 
+    # Comms closed, shared by the three handlers: a late message of theirs waits for nothing.
+    closed: set[str] = set()
+
     def __init__(self, handler, loop: asyncio.AbstractEventLoop, comms: dict) -> None:
         self.handler, self.loop, self.comms = handler, loop, comms
-
-    closed: set[str] = set()  # comms closed (their late messages wait for nothing)
 
     def __call__(self, stream, idents, msg):
         if msg["header"]["msg_type"] == "comm_close":

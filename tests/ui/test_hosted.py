@@ -297,7 +297,7 @@ def test_one_users_share_holds_across_their_tabs(serve, browser, process_cluster
 
     # Her second tab's Run gets a sentence, and nothing runs.
     second.get_by_role("button", name="Run", exact=True).click()
-    second.locator(".groupby-error").filter(has_text="You have 1 runs going already").wait_for()
+    second.locator(".groupby-error").filter(has_text="You have 1 run going already").wait_for()
     assert second.locator(".groupby-figures").filter(has_text="rows scanned").count() == 0
     # Her third tab gets only a sentence; Ben, another login, gets his page.
     third = ana.context.new_page()
