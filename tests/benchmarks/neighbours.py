@@ -1,10 +1,13 @@
 """Figure 10, neighbours: one user's abuse against another's page load and Run (issue 18).
 
-A hosted ``panel serve`` (``workbench.hosted``, result cache off) on the benchmark's
-cluster. Ben, in Chromium, opens the Group-by tab again and again (page load: ``goto``
-to an enabled Run) and then clicks Run again and again (click to result shown). He does
-it three times: alone, beside a fair neighbour, then while Mallory, without a browser (so that no second Chromium
-takes the cores the measure needs), does all she can:
+A hosted ``panel serve`` (``workbench.hosted``, ``--basic-auth``, result cache off) on
+the benchmark's cluster, each user logged in as themselves, so that one login's share
+(``jobs.max-running-per-user``, ``login.max-pages-per-user``, at their defaults) holds
+across Mallory's sessions. Ben, in Chromium, opens the Group-by tab again and again
+(page load: ``goto`` to an enabled Run) and then clicks Run again and again (click to
+result shown). He does it three times: alone, beside a fair neighbour (Fay), then while
+Mallory, without a browser (so that no second Chromium takes the cores the measure
+needs), does all she can:
 
 - opens pane sockets through the proxy until refused, and keeps them open;
 - runs, in two sessions at once, the group-by with the most groups the flights have
@@ -33,39 +36,47 @@ from tornado.httpclient import HTTPClientError
 from tests.conftest import App
 from tests.load.browserless import BrowserlessSession
 from tests.load.test_sessions import query
-from tests.proxy.test_proxy_server import bokeh_token, request, ws_connect
+from tests.proxy.test_proxy_server import bokeh_token, login, request, ws_connect
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 
 from .harness import Bench, Row, median, spread
 from .responsiveness import UNTHROTTLED, keep_running, open_groupby
 
 GOAL_RATIO = 1.5
+PASSWORD = "s3cret"  # what tests.proxy.test_proxy_server.login sends
 PANE_ATTEMPTS = 60  # past the per-user cap (40)
 RUNNERS = 2
 
 
-async def ben(browser, url: str, loads: int, seconds: float) -> tuple[list[float], list[float]]:
+async def ben(browser, url: str, loads: int, seconds: float,
+              cookie: str) -> tuple[list[float], list[float]]:
     """Ben's page loads (s) and Runs, click to result (s)."""
     times = []
     for _ in range(loads):
-        session = await open_groupby(browser, url, panes=False)
+        session = await open_groupby(browser, url, panes=False, cookie=cookie)
         if session is not None:
-            context, _, interactive, _ = session
+            context, page, interactive, _ = session
             times.append(interactive)
-            await context.close()
-    session = await open_groupby(browser, url, panes=False)
+            await close(context, page)
+    session = await open_groupby(browser, url, panes=False, cookie=cookie)
     runs: list[float] = []
     if session is not None:
         runs, _ = await keep_running(session[1], time.time() + seconds)
-        await session[0].close()
+        await close(*session[:2])
     return times, runs
+
+
+async def close(context, page) -> None:
+    """Close the tab as a user does (the page says so, and its session ends)."""
+    await page.close(run_before_unload=True)
+    await context.close()
 
 
 class Mallory:
     """Everything one user can throw at the server, until ``stop``; and what came of it."""
 
-    def __init__(self, app: App):
-        self.app, self.stop = app, threading.Event()
+    def __init__(self, app: App, cookie: str):
+        self.app, self.cookie, self.stop = app, cookie, threading.Event()
         self.counts = {"panes open": 0, "panes refused": 0, "runs": 0, "Run clicks": 0,
                        "quota links": 0, "errors": 0}
         self._threads: list[threading.Thread] = []
@@ -97,9 +108,10 @@ class Mallory:
         port, origin = self.app.port, f"http://127.0.0.1:{self.app.port}"
         url = f"ws://127.0.0.1:{port}/dask/individual-task-stream/ws"
         for _ in range(PANE_ATTEMPTS):
-            _, _, body = await asyncio.to_thread(request, port, "/dask/individual-task-stream")
+            _, _, body = await asyncio.to_thread(request, port, "/dask/individual-task-stream",
+                                                 headers={"Cookie": self.cookie})
             try:
-                self._panes.append(await ws_connect(url, origin=origin,
+                self._panes.append(await ws_connect(url, origin=origin, cookie=self.cookie,
                                                     subprotocols=["bokeh", bokeh_token(body)]))
                 self.counts["panes open"] += 1
             except HTTPClientError:
@@ -113,7 +125,7 @@ class Mallory:
         self._thread(lambda: self._run(query("origin", "dep_delay", "mean")))
 
     def _run(self, link: dict) -> None:
-        session = BrowserlessSession(self.app.url, link)
+        session = BrowserlessSession(self.app.url, link, cookie=self.cookie)
         try:
             while not self.stop.is_set():
                 # Each Run to its end (clicking again sooner would cancel it, not add load).
@@ -127,7 +139,8 @@ class Mallory:
 
     def _click_flood(self) -> None:
         """Run clicked at wire speed, a hundred times a second, as a script can."""
-        session = BrowserlessSession(self.app.url, query("dest", "arr_delay", "mean"))
+        session = BrowserlessSession(self.app.url, query("dest", "arr_delay", "mean"),
+                                     cookie=self.cookie)
         try:
             session.wait_for(lambda: session.button("Run"), 120, "the Run button")
             click = ButtonClick(session.call(lambda: session.button("Run")))
@@ -140,7 +153,8 @@ class Mallory:
 
     def _open_past_quotas(self) -> None:
         while not self.stop.is_set():
-            session = BrowserlessSession(self.app.url, {"dataset": "nyc-taxi", "rows": "1e20"})
+            session = BrowserlessSession(self.app.url, {"dataset": "nyc-taxi", "rows": "1e20"},
+                                         cookie=self.cookie)
             session.wait_for(lambda: session.texts("dataset-error", "groupby-error") or
                              session.button("Run"), 60, "the quota's sentence")
             session.close()
@@ -157,29 +171,34 @@ class Mallory:
 
 async def run(bench: Bench) -> list:
     size = bench.size
-    app = App(bench.workdir, app_args=("--scheduler", bench.manager.scheduler_address),
+    app = App(bench.workdir, "--basic-auth", PASSWORD, "--cookie-secret", "n" * 32,
+              app_args=("--scheduler", bench.manager.scheduler_address),
               env={"DASK_WORKBENCH__HOSTED": "true", "DASK_WORKBENCH__JOBS__CACHE_SIZE": "0"})
     try:
-        await asyncio.to_thread(app.wait_ready)
+        await asyncio.to_thread(app.wait_ready, "login")
+        bens, fays, mallorys = [await asyncio.to_thread(login, app, user)
+                                for user in ("ben", "fay", "mallory")]
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM,
                                               args=CHROMIUM_ARGS + UNTHROTTLED)
-            warm = await open_groupby(browser, app.url)  # warms the server up; not counted
+            # Warms the server up; not counted.
+            warm = await open_groupby(browser, app.url, cookie=bens)
             if warm is not None:
-                await warm[0].close()
-            alone = await ben(browser, app.url, size.page_loads, size.load_seconds)
-            # The anchor of what sharing costs: a neighbour who only works, fairly.
-            fair_user = Mallory(app)
+                await close(*warm[:2])
+            alone = await ben(browser, app.url, size.page_loads, size.load_seconds, bens)
+            # The anchor of what sharing costs: a neighbour, Fay, who only works, fairly.
+            fair_user = Mallory(app, fays)
             fair_user.run_workshop_query()
             try:
-                fair = await ben(browser, app.url, size.page_loads, size.load_seconds)
+                fair = await ben(browser, app.url, size.page_loads, size.load_seconds, bens)
             finally:
                 await fair_user.end()
-            mallory = Mallory(app)
+            mallory = Mallory(app, mallorys)
             await mallory.start(os.environ.get("NEIGHBOURS_ABUSES",
                                                "panes runs clicks quotas").split())
             try:
-                abused = await ben(browser, app.url, size.page_loads, size.load_seconds)
+                abused = await ben(browser, app.url, size.page_loads, size.load_seconds,
+                                   bens)
             finally:
                 counts = await mallory.end()
             await browser.close()

@@ -56,18 +56,22 @@ def percentiles(path, start: float, stop: float) -> tuple[float, float, int]:
     return (median(p50), median(p99), n) if n else (float("nan"), float("nan"), 0)
 
 
-async def open_groupby(browser, url: str, panes: bool = True):
+async def open_groupby(browser, url: str, panes: bool = True, cookie: str | None = None):
     """A new session on the Group-by tab, once its Run button is enabled; and the times.
 
-    ``panes=False`` blocks the Dask dashboard panes' requests: a load-generating page
-    then costs Chromium only the app itself (ten pages of live task streams saturate
-    two cores on their own, and the server never sees the clicks).
+    ``cookie`` logs the page in. ``panes=False`` blocks the Dask dashboard panes'
+    requests: a load-generating page then costs Chromium only the app itself (ten pages
+    of live task streams saturate two cores on their own, and the server never sees
+    the clicks).
 
     None when the button never gets enabled (seen now and then: the dataset summary
     never arrives, "Reading the first partition…" stays): counted, not fatal.
     """
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(WAIT_MS)
+    if cookie:  # a login's cookies (``Cookie`` header form), as its browser holds them
+        await context.add_cookies([{"name": name, "value": value, "url": url} for name, value
+                                   in (pair.split("=", 1) for pair in cookie.split("; "))])
     if not panes:
         await context.route("**/dask/**", lambda route: route.abort())
     page = await context.new_page()

@@ -9,14 +9,20 @@ document and clicks buttons through that loop.
 from __future__ import annotations
 
 import importlib
+import re
 import pkgutil
 import threading
 import time
+import urllib.request
 from concurrent.futures import Future
+from urllib.parse import urlencode
 
+import bokeh.client.connection
 import pandas as pd
 import panel.models
-from bokeh.client import pull_session
+from bokeh.client import ClientSession, pull_session
+from bokeh.client.util import websocket_url_for_server_url
+from bokeh.util.token import get_session_id
 from bokeh.core.serialization import UnknownReferenceError
 from bokeh.events import ButtonClick, DocumentReady
 from bokeh.models import Button
@@ -33,13 +39,59 @@ from dashboard.views.workspace import Workspace as _Workspace  # noqa: E402
 _Workspace(work=_pn.pane.Markdown(""), panes=_pn.pane.Markdown("")).get_root()
 
 
+# A logged-in tab sends its login cookie with the session's WebSocket, as a browser
+# does; Bokeh's client has no option for headers, so its connect gets them here.
+_COOKIE = threading.local()
+_plain_connect = bokeh.client.connection.websocket_connect
+
+
+def _connect_with_cookie(request, **kwargs):
+    cookie = getattr(_COOKIE, "value", None)
+    if cookie:
+        request.headers["Cookie"] = cookie
+    return _plain_connect(request, **kwargs)
+
+
+bokeh.client.connection.websocket_connect = _connect_with_cookie
+
+
+class _PageSession(ClientSession):
+    """A session the app's page made (its token names the login), not one of the
+    client's own making."""
+
+    def __init__(self, token: str, **kwargs):
+        self._page_token = token
+        super().__init__(session_id=get_session_id(token), **kwargs)
+
+    @property
+    def token(self) -> str:
+        return self._page_token
+
+
+def _page_session(url: str, query: dict[str, str], cookie: str) -> ClientSession:
+    """Open the page as a logged-in browser does (``cookie``), then its session."""
+    request = urllib.request.Request(f"{url}?{urlencode(query)}", headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        html = response.read()
+    match = re.search(rb'"token":\s*"([^"]+)"', html)
+    if match is None:  # a refusal (past the user's pages) or the login form
+        raise RuntimeError("the page opened no session")
+    _COOKIE.value = cookie
+    session = _PageSession(match.group(1).decode(),
+                           websocket_url=websocket_url_for_server_url(url), arguments=query)
+    session.pull()
+    return session
+
+
 class BrowserlessSession:
-    """One session of the app at ``url``, opened with ``query`` as a shared link's."""
+    """One session of the app at ``url``, opened with ``query`` as a shared link's (as
+    the login whose ``cookie`` is given, if any)."""
 
     RESYNC_AFTER = 20.0  # seconds of waiting before fetching a fresh copy
 
-    def __init__(self, url: str, query: dict[str, str], timeout: float = 120):
-        self.url, self.timeout = url, timeout
+    def __init__(self, url: str, query: dict[str, str], timeout: float = 120,
+                 cookie: str | None = None):
+        self.url, self.timeout, self.cookie = url, timeout, cookie
         self._connect(query=query)
         self.id = self.session.id
         self.call(lambda: self.session.document.callbacks.send_event(DocumentReady()))
@@ -54,8 +106,15 @@ class BrowserlessSession:
 
     def _run(self, opened: Future, how: dict) -> None:
         try:
-            if "query" in how:
+            if "query" in how and self.cookie:
+                session = _page_session(self.url, how["query"], self.cookie)
+            elif "query" in how:
                 session = pull_session(url=self.url, arguments=how["query"])
+            elif self.cookie:  # the same page's session again, with its token
+                _COOKIE.value = self.cookie
+                session = _PageSession(self.session.token,
+                                       websocket_url=websocket_url_for_server_url(self.url))
+                session.pull()
             else:
                 session = pull_session(url=self.url, session_id=how["session_id"])
         except BaseException as e:
