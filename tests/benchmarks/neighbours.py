@@ -72,7 +72,7 @@ async def close(context, page) -> None:
     await context.close()
 
 
-class Mallory:
+class Neighbour:
     """Everything one user can throw at the server, until ``stop``; and what came of it."""
 
     def __init__(self, app: App, cookie: str):
@@ -187,13 +187,13 @@ async def run(bench: Bench) -> list:
                 await close(*warm[:2])
             alone = await ben(browser, app.url, size.page_loads, size.load_seconds, bens)
             # The anchor of what sharing costs: a neighbour, Fay, who only works, fairly.
-            fair_user = Mallory(app, fays)
+            fair_user = Neighbour(app, fays)
             fair_user.run_workshop_query()
             try:
                 fair = await ben(browser, app.url, size.page_loads, size.load_seconds, bens)
             finally:
                 await fair_user.end()
-            mallory = Mallory(app, mallorys)
+            mallory = Neighbour(app, mallorys)
             await mallory.start(os.environ.get("NEIGHBOURS_ABUSES",
                                                "panes runs clicks quotas").split())
             try:

@@ -9,7 +9,6 @@ document and clicks buttons through that loop.
 from __future__ import annotations
 
 import importlib
-import re
 import pkgutil
 import threading
 import time
@@ -36,6 +35,7 @@ from panel.models.tabulator import DataTabulator  # noqa: E402
 # when the component is first rendered: render one here so the client knows it too.
 import panel as _pn  # noqa: E402
 from dashboard.views.workspace import Workspace as _Workspace  # noqa: E402
+from tests.proxy.test_proxy_server import bokeh_token  # noqa: E402
 _Workspace(work=_pn.pane.Markdown(""), panes=_pn.pane.Markdown("")).get_root()
 
 
@@ -73,11 +73,9 @@ def _page_session(url: str, query: dict[str, str], cookie: str) -> ClientSession
     request = urllib.request.Request(f"{url}?{urlencode(query)}", headers={"Cookie": cookie})
     with urllib.request.urlopen(request, timeout=60) as response:
         html = response.read()
-    match = re.search(rb'"token":\s*"([^"]+)"', html)
-    if match is None:  # a refusal (past the user's pages) or the login form
-        raise RuntimeError("the page opened no session")
+    token = bokeh_token(html)  # fails on a page that opened no session (the login form)
     _COOKIE.value = cookie
-    session = _PageSession(match.group(1).decode(),
+    session = _PageSession(token,
                            websocket_url=websocket_url_for_server_url(url), arguments=query)
     session.pull()
     return session
